@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * btfcheck: will this module's BTF be accepted by that kernel, and if not, exactly why?
+ * Each command lives in cmd/commands/ as a yargs command module.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { errorMessage, EXIT_ERROR, setLogLevel } from './common.js';
+import { checkCommand } from './commands/check.js';
+import { demoCommand } from './commands/demo.js';
+
+async function main(): Promise<void> {
+  const cli = yargs(hideBin(process.argv))
+    .scriptName('btfcheck')
+    .usage('$0 <command> [options]\n\nWill this kernel module\'s BTF be accepted by that kernel, and if not, exactly why?')
+    .option('log-level', { type: 'string', describe: 'log level for stderr logs (pino)', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
+    .middleware((argv) => setLogLevel(String(argv['log-level'])))
+    .command(checkCommand)
+    .command(demoCommand)
+    .demandCommand(1, 'Name a command; see btfcheck --help.')
+    .strict()
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue('Exit status: 0 all accepted, 1 a module would be rejected or is silently mismatched, 2 usage or input error.')
+    .fail((msg, err) => {
+      // Usage errors: one line and a pointer to --help, never a stack trace.
+      process.stderr.write(`btfcheck: ${msg ?? errorMessage(err)}\nTry 'btfcheck --help'.\n`);
+      process.exit(EXIT_ERROR);
+    })
+    .help()
+    .alias('h', 'help')
+    .version();
+  await cli.parseAsync();
+}
+
+main().catch((e) => {
+  process.stderr.write(`btfcheck: ${errorMessage(e)}\n`);
+  process.exitCode = EXIT_ERROR;
+});

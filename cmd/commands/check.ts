@@ -1,0 +1,72 @@
+/**
+ * `btfcheck check --base BASE MODULE...`: replays the chosen kernel's module-BTF validation for
+ * each module and adds our own findings (silent mismatches, root cause).
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
+import { CheckReport } from '../../lib/report/model.js';
+import { renderOutput, OutputFormat, OUTPUT_FORMATS } from '../output.js';
+import { resolveKernelSettings } from '../kernel-settings.js';
+import { loadBaseOrExit, runChecks } from '../run-checks.js';
+
+export interface CheckArgs {
+  base: string;
+  modules: string[];
+  kernel?: string;
+  config?: string;
+  allowBtfMismatch?: boolean;
+  format: OutputFormat;
+  candidates?: string[];
+  manifest?: string;
+  all: boolean;
+  diagnose: boolean;
+  failOn: 'rejected' | 'mismatch';
+  jobs?: number;
+}
+
+export const checkCommand: CommandModule<object, CheckArgs> = {
+  command: 'check <modules..>',
+  describe: 'Check modules\' BTF against a base, as the chosen kernel would at load time',
+  builder: (y: Argv) =>
+    y
+      .positional('modules', { type: 'string', array: true, describe: 'module files (.ko, .ko.xz, .ko.zst, .ko.gz, raw split BTF) or directories', demandOption: true })
+      .option('base', { alias: 'b', type: 'string', demandOption: true, describe: 'base BTF: vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux), compressed raw BTF, or "running"' })
+      .option('kernel', { alias: 'k', type: 'string', describe: 'kernel whose checks to replay: 6.1 or 6.12 (default: from the base\'s release)' })
+      .option('config', { type: 'string', describe: 'kernel .config to read CONFIG_MODULE_ALLOW_BTF_MISMATCH from' })
+      .option('allow-btf-mismatch', { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y (overrides --config; default n)' })
+      .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'report format' })
+      .option('candidates', { type: 'string', array: true, describe: 'bases (files or directories) to find the one each module was built against' })
+      .option('manifest', { type: 'string', describe: 'JSON manifest of stored base checksums (from btfcheck stamp --manifest)' })
+      .option('all', { type: 'boolean', default: false, describe: 'text: list accepted modules too' })
+      .option('diagnose', { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' })
+      .option('fail-on', { choices: ['rejected', 'mismatch'] as const, default: 'mismatch' as const, describe: 'exit 1 on kernel rejections only, or also on silent mismatches' })
+      .option('jobs', { alias: 'j', type: 'number', describe: 'worker threads for large module sets (default: CPU count)' })
+      .example('$0 check --base /sys/kernel/btf/vmlinux --kernel 6.12 ./foo.ko', 'will foo.ko\'s BTF be accepted by the running 6.12 kernel?')
+      .example('$0 check --base boot/vmlinuz-6.1.0-47-cloud-amd64 lib/modules/6.1.0-56-cloud-amd64', 'a whole tree of one build against another build\'s kernel')
+      .example('$0 check -b vmlinux --format dmesg bad.ko', 'print exactly what the kernel would print')
+      .example('$0 check -b running --config /boot/config-$(uname -r) --format json m.ko', 'JSON for scripts') as unknown as Argv<CheckArgs>,
+  handler: async (args: ArgumentsCamelCase<CheckArgs>) => {
+    process.exitCode = await runCheck(args);
+  },
+};
+
+export async function runCheck(args: CheckArgs): Promise<number> {
+  const base = await loadBaseOrExit(args.base);
+  if (!base) return EXIT_ERROR;
+  const kernel = resolveKernelSettings(args, base);
+  const { results, candidateErrors } = await runChecks(base, args.modules, kernel.settings, {
+    diagnose: args.diagnose, candidates: args.candidates, manifest: args.manifest, jobs: args.jobs,
+  });
+  const report: CheckReport = {
+    base: { file: base.file, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256, release: base.release ?? null },
+    kernel: { version: kernel.settings.version, allowBtfMismatch: kernel.settings.allowBtfMismatch, versionFrom: kernel.versionFrom },
+    modules: results.results,
+    summary: results.summary,
+  };
+  if (results.results.length === 0) throw new UsageError('no modules found in the given paths');
+  await writeOut(renderOutput(report, args.format, { showAccepted: args.all }));
+  const s = report.summary;
+  if (s.errors > 0 || candidateErrors > 0) return EXIT_ERROR;
+  if (s.rejected > 0 || (args.failOn === 'mismatch' && s.mismatch > 0)) return EXIT_FAIL;
+  return EXIT_OK;
+}

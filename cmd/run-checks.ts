@@ -1,0 +1,159 @@
+/**
+ * Runs `check` over files: expands directories, loads each module, checks it against the base.
+ * Large sets go to worker threads (each parses the base once); small ones run inline, because a
+ * package hook checking one module must not pay for starting workers.
+ */
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { checkModule, CheckOptions, errorResult, KernelSettings, ModuleResult, summarize, CheckSummary } from '../lib/check.js';
+import { CandidateBase } from '../lib/diagnose/index.js';
+import { errorMessage } from './common.js';
+import { expandModulePaths, loadBase, loadModule, LoadedBase } from './io/index.js';
+import { Progress } from './progress.js';
+
+/** Below this many modules, workers cost more than they save. */
+const WORKER_THRESHOLD = 64;
+/** Modules per worker task: amortizes messaging without starving the other worker at the end. */
+const BATCH = 16;
+
+export async function loadBaseOrExit(path: string): Promise<LoadedBase | undefined> {
+  try {
+    return await loadBase(path);
+  } catch (e) {
+    process.stderr.write(`btfcheck: ${path}: ${errorMessage(e)}\n`);
+    return undefined;
+  }
+}
+
+export interface RunOptions {
+  diagnose?: boolean;
+  candidates?: string[];
+  manifest?: string;
+  jobs?: number;
+  /** Set false to hide the progress bar even on a TTY. */
+  progress?: boolean;
+}
+
+export interface RunResult {
+  results: { results: ModuleResult[]; summary: CheckSummary };
+  candidateErrors: number;
+}
+
+/** What a worker needs to rebuild the check context. */
+export interface WorkerContext {
+  basePath: string;
+  kernel: KernelSettings;
+  diagnose: boolean;
+  candidatePaths: string[];
+}
+
+/** The once-per-boot line 6.12 prints for the first rejected module only. */
+const ONCE_PER_BOOT = 'Kernel module BTF mismatch detected, BTF debug info may be unavailable for some modules';
+
+export async function runChecks(base: LoadedBase, paths: string[], kernel: KernelSettings, opts: RunOptions): Promise<RunResult> {
+  let candidateErrors = 0;
+  const files: string[] = [];
+  const results: ModuleResult[] = [];
+  for (const p of paths) {
+    try {
+      files.push(...expandModulePaths([p]));
+    } catch (e) {
+      const msg = errorMessage(e);
+      process.stderr.write(`btfcheck: ${p}: ${msg}\n`);
+      results.push(errorResult(p, msg));
+    }
+  }
+  const candidatePaths = opts.candidates ? expandCandidatePaths(opts.candidates) : [];
+  const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths };
+  const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
+  const progress = new Progress(files.length, opts.progress !== false);
+  let checked: ModuleResult[];
+  if (files.length < WORKER_THRESHOLD || jobs === 1) {
+    const state = await prepareContext(ctx, base);
+    candidateErrors = state.candidateErrors;
+    checked = [];
+    for (const f of files) {
+      checked.push(await checkOneFile(f, state));
+      progress.tick();
+    }
+  } else {
+    checked = await checkInWorkers(files, ctx, jobs, progress);
+  }
+  progress.done();
+  // One boot: the once-per-boot line belongs to the first rejected module only.
+  let seenOnce = false;
+  for (const r of checked) {
+    if (!r.kernel) continue;
+    if (r.kernel.log.includes(ONCE_PER_BOOT)) {
+      if (seenOnce) r.kernel.log = r.kernel.log.filter((l) => l !== ONCE_PER_BOOT);
+      seenOnce = true;
+    }
+  }
+  for (const r of checked) if (r.status === 'error') process.stderr.write(`btfcheck: ${r.file}: ${r.error}\n`);
+  results.push(...checked);
+  return { results: { results, summary: summarize(results) }, candidateErrors };
+}
+
+function expandCandidatePaths(paths: string[]): string[] {
+  return paths;
+}
+
+export interface PreparedContext {
+  base: LoadedBase;
+  options: CheckOptions;
+  candidateErrors: number;
+}
+
+export async function prepareContext(ctx: WorkerContext, base?: LoadedBase): Promise<PreparedContext> {
+  const loaded = base ?? (await loadBase(ctx.basePath));
+  let candidates: CandidateBase[] | undefined;
+  let candidateErrors = 0;
+  if (ctx.candidatePaths.length) {
+    candidates = [];
+    for (const p of ctx.candidatePaths) {
+      try {
+        const c = await loadBase(p);
+        candidates.push({ file: c.file, sha256: c.sha256, btf: c.btf });
+      } catch (e) {
+        candidateErrors++;
+        process.stderr.write(`btfcheck: candidate ${p}: ${errorMessage(e)}\n`);
+      }
+    }
+  }
+  return {
+    base: loaded,
+    candidateErrors,
+    options: { kernel: ctx.kernel, diagnose: ctx.diagnose, candidates, baseSha256: loaded.sha256 },
+  };
+}
+
+export async function checkOneFile(file: string, state: PreparedContext): Promise<ModuleResult> {
+  try {
+    const m = await loadModule(file);
+    return checkModule(state.base.btf, file, m.name, m.btf, state.options);
+  } catch (e) {
+    return errorResult(file, errorMessage(e));
+  }
+}
+
+async function checkInWorkers(files: string[], ctx: WorkerContext, jobs: number, progress: Progress): Promise<ModuleResult[]> {
+  const { Piscina } = await import('piscina');
+  const pool = new Piscina({
+    filename: fileURLToPath(new URL('./check-worker.js', import.meta.url)),
+    workerData: ctx,
+    maxThreads: jobs,
+    minThreads: jobs,
+  });
+  try {
+    const batches: string[][] = [];
+    for (let i = 0; i < files.length; i += BATCH) batches.push(files.slice(i, i + BATCH));
+    const out = await Promise.all(batches.map(async (b) => {
+      const r = (await pool.run(b)) as ModuleResult[];
+      for (let i = 0; i < b.length; i++) progress.tick();
+      return r;
+    }));
+    return out.flat();
+  } finally {
+    await pool.destroy();
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * One module checked against one base: the kernel's verdict (replayed) plus our own findings.
+ * Pure: bytes and parsed bases in, a plain result object out. File handling lives in cmd/.
+ */
+import { Btf } from './btf/btf.js';
+import { CandidateBase, Diagnosis, diagnoseModule, Explanation, Finding, InferredBase } from './diagnose/index.js';
+import { StoredChecksum } from './checksum/index.js';
+import { emulateModuleLoad, KernelVerdict, KernelVersion } from './kernel/index.js';
+
+export type ModuleStatus = 'accepted' | 'rejected' | 'mismatch' | 'no-btf' | 'error';
+
+export interface KernelSettings {
+  version: KernelVersion;
+  allowBtfMismatch: boolean;
+}
+
+export interface ChecksumResult {
+  stored: string | null;
+  base: string;
+  match: boolean | null;
+}
+
+/** One module's result; the field names are the stable JSON output. */
+export interface ModuleResult {
+  file: string;
+  module: string | null;
+  status: ModuleStatus;
+  kernel: KernelVerdict | null;
+  error: string | null;
+  findings: Finding[];
+  inferredBase: InferredBase | null;
+  builtAgainst?: { file: string; sha256: string } | null;
+  checksum: ChecksumResult | null;
+  explanation: Explanation | null;
+}
+
+export interface CheckOptions {
+  kernel: KernelSettings;
+  /** Run our own checks beyond the kernel's (default on). */
+  diagnose?: boolean;
+  candidates?: CandidateBase[];
+  baseSha256?: string;
+  /** Print once-per-boot kernel lines for this module (the first rejection of a boot). */
+  firstRejectionInBoot?: boolean;
+}
+
+/** Checks one module's .BTF (or its absence) against `base`. */
+export function checkModule(
+  base: Btf,
+  file: string,
+  moduleName: string,
+  moduleBtf: Uint8Array | undefined,
+  options: CheckOptions,
+  stored?: StoredChecksum,
+): ModuleResult {
+  const result: ModuleResult = {
+    file, module: moduleName, status: 'accepted', kernel: null, error: null, findings: [], inferredBase: null,
+    checksum: null, explanation: null,
+  };
+  if (!moduleBtf) {
+    // The kernel loads a module without .BTF and registers no BTF for it.
+    result.status = 'no-btf';
+    result.kernel = { accepted: false, errno: 0, loads: true, log: [] };
+    return result;
+  }
+  result.kernel = emulateModuleLoad(base, moduleBtf, moduleName, {
+    version: options.kernel.version,
+    allowBtfMismatch: options.kernel.allowBtfMismatch,
+    firstRejectionInBoot: options.firstRejectionInBoot ?? true,
+  });
+  result.status = result.kernel.accepted ? 'accepted' : 'rejected';
+  if (options.diagnose !== false) {
+    const diagnosis: Diagnosis = diagnoseModule(base, moduleBtf, {
+      candidates: options.candidates, stored, baseSha256: options.baseSha256,
+    });
+    result.findings = diagnosis.findings;
+    result.inferredBase = diagnosis.inferredBase;
+    result.explanation = diagnosis.explanation;
+    if (options.candidates) result.builtAgainst = diagnosis.builtAgainst ?? null;
+    if (result.status === 'accepted' && diagnosis.baseMismatch) result.status = 'mismatch';
+  }
+  if (options.baseSha256) {
+    const storedHex = stored?.sha256 ?? null;
+    result.checksum = { stored: storedHex, base: options.baseSha256, match: storedHex === null ? null : storedHex === options.baseSha256 };
+  }
+  return result;
+}
+
+export interface CheckSummary {
+  modules: number;
+  accepted: number;
+  rejected: number;
+  mismatch: number;
+  noBtf: number;
+  errors: number;
+}
+
+export function summarize(results: ModuleResult[]): CheckSummary {
+  const s: CheckSummary = { modules: results.length, accepted: 0, rejected: 0, mismatch: 0, noBtf: 0, errors: 0 };
+  for (const r of results) {
+    if (r.status === 'accepted') s.accepted++;
+    else if (r.status === 'rejected') s.rejected++;
+    else if (r.status === 'mismatch') s.mismatch++;
+    else if (r.status === 'no-btf') s.noBtf++;
+    else s.errors++;
+  }
+  return s;
+}
+
+/** A result for a file that could not be read or decoded. */
+export function errorResult(file: string, message: string, moduleName: string | null = null): ModuleResult {
+  return {
+    file, module: moduleName, status: 'error', kernel: null, error: message, findings: [], inferredBase: null,
+    checksum: null, explanation: null,
+  };
+}

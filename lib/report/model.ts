@@ -1,0 +1,33 @@
+/** The report of one `check` run: the stable JSON document, and what text/dmesg/junit render. */
+import { CheckSummary, ModuleResult } from '../check.js';
+
+export interface BaseInfo {
+  file: string;
+  /** The kernel's nr_types: types plus void. */
+  types: number;
+  strLen: number;
+  sha256: string;
+  release?: string | null;
+}
+
+export interface CheckReport {
+  base: BaseInfo;
+  kernel: { version: string; allowBtfMismatch: boolean; versionFrom?: string };
+  modules: ModuleResult[];
+  summary: CheckSummary;
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  [-7]: 'E2BIG', [-12]: 'ENOMEM', [-14]: 'EFAULT', [-22]: 'EINVAL', [-40]: 'ELOOP', [-524]: 'ENOTSUPP',
+};
+
+/** `-22 (EINVAL)` */
+export function errnoLabel(errno: number): string {
+  const name = ERRNO_NAMES[errno];
+  return name ? `${errno} (${name})` : String(errno);
+}
+
+/** JSON with bigint values as decimal strings, stable key order as built. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+}

@@ -1,0 +1,86 @@
+/** The human report: a verdict line per module, the kernel's lines indented, causes, a summary. */
+import { ModuleResult } from '../check.js';
+import { CheckReport, errnoLabel } from './model.js';
+
+export interface TextOptions {
+  /** Findings listed per module before "(+N more)". */
+  maxFindings?: number;
+  /** Show accepted modules too (default: only problems, plus a count). */
+  showAccepted?: boolean;
+}
+
+const STATUS_LABEL: Record<string, string> = {
+  accepted: 'ok', rejected: 'REJECTED', mismatch: 'MISMATCH', 'no-btf': 'no-btf', error: 'ERROR',
+};
+
+export function renderModule(r: ModuleResult, report: CheckReport, opts: TextOptions = {}): string {
+  const lines: string[] = [];
+  const name = r.module ?? '?';
+  lines.push(`${STATUS_LABEL[r.status].padEnd(8)} ${name}  (${r.file})`);
+  const pad = '         ';
+  if (r.status === 'error') {
+    lines.push(`${pad}error: ${r.error}`);
+    return lines.join('\n') + '\n';
+  }
+  if (r.status === 'no-btf') {
+    lines.push(`${pad}no .BTF section: the kernel loads it without BTF`);
+    return lines.join('\n') + '\n';
+  }
+  const k = r.kernel!;
+  if (k.accepted) {
+    lines.push(`${pad}kernel ${report.kernel.version}: BTF accepted`);
+  } else {
+    const loads = k.loads ? 'the module still loads, without BTF' : 'the module fails to load';
+    lines.push(`${pad}kernel ${report.kernel.version}: BTF rejected, errno ${errnoLabel(k.errno)}; ${loads}`);
+  }
+  for (const l of k.log) lines.push(`${pad}  ${l}`);
+  if (r.checksum?.match === true) lines.push(`${pad}checksum: stored base checksum matches this base`);
+  if (r.checksum?.match === false) lines.push(`${pad}checksum: MISMATCH, built for base ${r.checksum.stored?.slice(0, 16)}…, this base is ${r.checksum.base.slice(0, 16)}…`);
+  if (r.inferredBase && (r.inferredBase.types !== report.base.types || r.inferredBase.strLen !== report.base.strLen)) {
+    lines.push(`${pad}built against a base with ${r.inferredBase.types} types and ${r.inferredBase.strLen} string bytes; this base has ${report.base.types} and ${report.base.strLen}`);
+  }
+  if (r.builtAgainst) lines.push(`${pad}built against: ${r.builtAgainst.file}`);
+  else if (r.builtAgainst === null) lines.push(`${pad}built against: none of the candidate bases`);
+  if (r.explanation && r.status !== 'accepted') {
+    lines.push(`${pad}cause: ${r.explanation.summary}`);
+    for (const e of r.explanation.evidence) lines.push(`${pad}  evidence: ${e}`);
+    lines.push(`${pad}fix: ${r.explanation.fix}`);
+  }
+  const max = opts.maxFindings ?? 5;
+  const shown = r.findings.filter((f) => f.severity !== 'info' || r.status !== 'accepted').slice(0, max);
+  for (const f of shown) lines.push(`${pad}${f.severity} ${f.rule}${f.typeId !== null ? ` [${f.typeId}]` : ''}: ${f.message}`);
+  if (r.findings.length > shown.length && shown.length === max) {
+    lines.push(`${pad}(+${r.findings.length - shown.length} more findings; --format json lists them all)`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderSummary(report: CheckReport): string {
+  const s = report.summary;
+  const parts = [`${s.accepted} accepted`, `${s.rejected} rejected`];
+  if (s.mismatch) parts.push(`${s.mismatch} accepted but mismatched`);
+  parts.push(`${s.noBtf} without BTF`, `${s.errors} errors`);
+  return `summary: ${s.modules} modules: ${parts.join(', ')}\n`;
+}
+
+export function renderHeader(report: CheckReport): string {
+  const b = report.base;
+  const release = b.release ? `, release ${b.release}` : '';
+  const k = report.kernel;
+  return `base: ${b.file}: ${b.types} types, ${b.strLen} string bytes, sha256 ${b.sha256}${release}\n` +
+    `kernel: ${k.version}${k.versionFrom ? ` (${k.versionFrom})` : ''}, CONFIG_MODULE_ALLOW_BTF_MISMATCH=${k.allowBtfMismatch ? 'y' : 'n'}\n\n`;
+}
+
+export function renderText(report: CheckReport, opts: TextOptions = {}): string {
+  let out = renderHeader(report);
+  let hidden = 0;
+  for (const r of report.modules) {
+    if (r.status === 'accepted' && !opts.showAccepted && r.findings.length === 0) {
+      hidden++;
+      continue;
+    }
+    out += renderModule(r, report, opts);
+  }
+  if (hidden) out += `(${hidden} modules accepted with no findings not listed; --all lists them)\n`;
+  return out + '\n' + renderSummary(report);
+}
