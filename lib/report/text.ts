@@ -1,6 +1,7 @@
 /** The human report: a verdict line per module, the kernel's lines indented, causes, a summary. */
 import { ModuleResult } from '../check.js';
 import { CheckReport, errnoLabel } from './model.js';
+import { renderSummaryTable, summaryTable } from './summary.js';
 
 export interface TextOptions {
   /** Findings listed per module before "(+N more)". */
@@ -82,5 +83,6 @@ export function renderText(report: CheckReport, opts: TextOptions = {}): string 
     out += renderModule(r, report, opts);
   }
   if (hidden) out += `(${hidden} modules accepted with no findings not listed; --all lists them)\n`;
+  if (report.modules.length > 1) out += '\n' + renderSummaryTable(summaryTable(report.modules));
   return out + '\n' + renderSummary(report);
 }

@@ -1,0 +1,64 @@
+/**
+ * The tree-scan summary: counts by status, the most common first failing kernel message, and the
+ * modules grouped by cause. Messages are compared with numbers masked, so
+ * `[94979] Invalid name_offset:1694074` and `[95012] Invalid name_offset:1694101` count as one.
+ */
+import { ModuleResult } from '../check.js';
+
+export interface SummaryTable {
+  byStatus: Record<string, number>;
+  /** First `BPF:` line of each rejected module, numbers masked, most common first. */
+  firstMessages: { message: string; count: number; example: string }[];
+  /** Modules per cause id (explanation.cause, or the status when there is none). */
+  byCause: { cause: string; count: number; modules: string[] }[];
+}
+
+export function maskNumbers(line: string): string {
+  return line.replace(/\d+/g, 'N');
+}
+
+export function summaryTable(results: ModuleResult[]): SummaryTable {
+  const byStatus: Record<string, number> = {};
+  const messages = new Map<string, { count: number; example: string }>();
+  const causes = new Map<string, string[]>();
+  for (const r of results) {
+    byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    if (r.status === 'rejected') {
+      const first = r.kernel?.log.find((l) => l.startsWith('BPF:')) ?? r.kernel?.log[0] ?? '(no kernel line: rejected silently)';
+      const key = maskNumbers(first);
+      const entry = messages.get(key) ?? { count: 0, example: first };
+      entry.count++;
+      messages.set(key, entry);
+    }
+    if (r.status === 'rejected' || r.status === 'mismatch' || r.status === 'error') {
+      const cause = r.explanation?.cause ?? r.status;
+      const list = causes.get(cause) ?? [];
+      list.push(r.module ?? r.file);
+      causes.set(cause, list);
+    }
+  }
+  return {
+    byStatus,
+    firstMessages: [...messages].map(([message, v]) => ({ message, ...v })).sort((a, b) => b.count - a.count || a.message.localeCompare(b.message)),
+    byCause: [...causes].map(([cause, modules]) => ({ cause, count: modules.length, modules })).sort((a, b) => b.count - a.count),
+  };
+}
+
+export function renderSummaryTable(t: SummaryTable, maxRows = 5, maxNames = 8): string {
+  let out = 'by status:\n';
+  for (const [status, count] of Object.entries(t.byStatus).sort((a, b) => b[1] - a[1])) {
+    out += `  ${String(count).padStart(6)}  ${status}\n`;
+  }
+  if (t.firstMessages.length) {
+    out += 'most common first kernel message of rejected modules:\n';
+    for (const m of t.firstMessages.slice(0, maxRows)) out += `  ${String(m.count).padStart(6)}  ${m.example}\n`;
+  }
+  if (t.byCause.length) {
+    out += 'modules by cause:\n';
+    for (const c of t.byCause.slice(0, maxRows)) {
+      const names = c.modules.slice(0, maxNames).join(' ') + (c.modules.length > maxNames ? ` (+${c.modules.length - maxNames} more)` : '');
+      out += `  ${String(c.count).padStart(6)}  ${c.cause}: ${names}\n`;
+    }
+  }
+  return out;
+}
