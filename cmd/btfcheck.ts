@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 /**
- * btfcheck: will this module's BTF be accepted by that kernel, and if not, exactly why?
- * Each command lives in cmd/commands/ as a yargs command module.
+ * The yargs command line: every command, --help with examples, usage errors. cmd/main.ts loads it
+ * unless the fast path there already handled the call. Each command lives in cmd/commands/.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -9,8 +8,8 @@ import { errorMessage, EXIT_ERROR, setLogLevel } from './common.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 
-async function main(): Promise<void> {
-  const cli = yargs(hideBin(process.argv))
+export async function runYargs(argv: string[] = hideBin(process.argv)): Promise<void> {
+  const cli = yargs(argv)
     .scriptName('btfcheck')
     .usage('$0 <command> [options]\n\nWill this kernel module\'s BTF be accepted by that kernel, and if not, exactly why?')
     .option('log-level', { type: 'string', describe: 'log level for stderr logs (pino)', default: 'warn', choices: ['debug', 'info', 'warn', 'error', 'silent'] })
@@ -32,8 +31,3 @@ async function main(): Promise<void> {
     .version();
   await cli.parseAsync();
 }
-
-main().catch((e) => {
-  process.stderr.write(`btfcheck: ${errorMessage(e)}\n`);
-  process.exitCode = EXIT_ERROR;
-});

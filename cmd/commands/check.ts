@@ -2,7 +2,7 @@
  * `btfcheck check --base BASE MODULE...`: replays the chosen kernel's module-BTF validation for
  * each module and adds our own findings (silent mismatches, root cause).
  */
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import { EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
 import { CheckReport } from '../../lib/report/model.js';
 import { renderOutput, OutputFormat, OUTPUT_FORMATS } from '../output.js';
@@ -24,23 +24,31 @@ export interface CheckArgs {
   jobs?: number;
 }
 
+/**
+ * The options of `check`, as data: yargs builds --help and validation from it, and the fast path
+ * (cmd/fast-path.ts) builds its util.parseArgs table from it.
+ */
+export const CHECK_OPTIONS = {
+  base: { alias: 'b', type: 'string', demandOption: true, describe: 'base BTF: vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux), compressed raw BTF, or "running"' },
+  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay: 6.1 or 6.12 (default: from the base\'s release)' },
+  config: { type: 'string', describe: 'kernel .config to read CONFIG_MODULE_ALLOW_BTF_MISMATCH from' },
+  'allow-btf-mismatch': { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y (overrides --config; default n)' },
+  format: { alias: 'f', type: 'string', choices: OUTPUT_FORMATS, default: 'text', describe: 'report format' },
+  candidates: { type: 'string', array: true, describe: 'bases (files or directories) to find the one each module was built against' },
+  manifest: { type: 'string', describe: 'JSON manifest of stored base checksums (from btfcheck stamp --manifest)' },
+  all: { type: 'boolean', default: false, describe: 'text: list accepted modules too' },
+  diagnose: { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' },
+  'fail-on': { type: 'string', choices: ['rejected', 'mismatch'], default: 'mismatch', describe: 'exit 1 on kernel rejections only, or also on silent mismatches' },
+  jobs: { alias: 'j', type: 'number', describe: 'worker threads for large module sets (default: CPU count)' },
+} as const;
+
 export const checkCommand: CommandModule<object, CheckArgs> = {
   command: 'check <modules..>',
   describe: 'Check modules\' BTF against a base, as the chosen kernel would at load time',
   builder: (y: Argv) =>
     y
       .positional('modules', { type: 'string', array: true, describe: 'module files (.ko, .ko.xz, .ko.zst, .ko.gz, raw split BTF) or directories', demandOption: true })
-      .option('base', { alias: 'b', type: 'string', demandOption: true, describe: 'base BTF: vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux), compressed raw BTF, or "running"' })
-      .option('kernel', { alias: 'k', type: 'string', describe: 'kernel whose checks to replay: 6.1 or 6.12 (default: from the base\'s release)' })
-      .option('config', { type: 'string', describe: 'kernel .config to read CONFIG_MODULE_ALLOW_BTF_MISMATCH from' })
-      .option('allow-btf-mismatch', { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y (overrides --config; default n)' })
-      .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'report format' })
-      .option('candidates', { type: 'string', array: true, describe: 'bases (files or directories) to find the one each module was built against' })
-      .option('manifest', { type: 'string', describe: 'JSON manifest of stored base checksums (from btfcheck stamp --manifest)' })
-      .option('all', { type: 'boolean', default: false, describe: 'text: list accepted modules too' })
-      .option('diagnose', { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' })
-      .option('fail-on', { choices: ['rejected', 'mismatch'] as const, default: 'mismatch' as const, describe: 'exit 1 on kernel rejections only, or also on silent mismatches' })
-      .option('jobs', { alias: 'j', type: 'number', describe: 'worker threads for large module sets (default: CPU count)' })
+      .options(CHECK_OPTIONS as unknown as Record<string, Options>)
       .example('$0 check --base /sys/kernel/btf/vmlinux --kernel 6.12 ./foo.ko', 'will foo.ko\'s BTF be accepted by the running 6.12 kernel?')
       .example('$0 check --base boot/vmlinuz-6.1.0-47-cloud-amd64 lib/modules/6.1.0-56-cloud-amd64', 'a whole tree of one build against another build\'s kernel')
       .example('$0 check -b vmlinux --format dmesg bad.ko', 'print exactly what the kernel would print')
