@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * npm run bench: btfcheck against peers on the same inputs, in one run on this machine.
+ *   (a) all modules of Debian 6.1.0-56 vs 6.1.0-47's base: btfcheck vs a loop of
+ *       `bpftool btf dump file M -B BASE format raw`
+ *   (b) all .ko.xz of 6.12.117 vs its base: btfcheck vs `xz -dc` of the same files (decompression floor)
+ *   (c) one module: btfcheck vs bare `node -e 0` (startup floor)
+ * Each pair runs alternately (A B A B ...), after one warm-up each; it prints the median wall time,
+ * the median of the per-pair ratios A/B, and peak memory (max RSS, GNU time).
+ * Needs: npm run build, scripts/fetch-kernels.sh, bpftool, xz, GNU time (apt-get install bpftool xz-utils time).
+ * Options: --runs N (default 5), --only a,b,c
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1] || 0) || 5;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['a', 'b', 'c'];
+const kernels = process.env.BTF_KERNELS ?? path.join(os.homedir(), '.cache', 'btf-kernels');
+const cli = path.join(root, 'dist', 'cmd', 'main.js');
+
+function need(cond, msg) {
+  if (!cond) {
+    console.error(`bench: ${msg}`);
+    process.exit(2);
+  }
+}
+need(fs.existsSync(cli), 'dist/ missing: run npm run build');
+need(fs.existsSync('/usr/bin/time'), 'GNU time missing: apt-get install time');
+for (const tool of ['bpftool', 'xz']) {
+  need(spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0, `${tool} missing: apt-get install ${tool === 'xz' ? 'xz-utils' : tool}`);
+}
+const abi47 = path.join(kernels, '6.1.0-47-cloud-amd64');
+const abi56 = path.join(kernels, '6.1.0-56-cloud-amd64');
+const abi117 = path.join(kernels, '6.12.117+deb12-cloud-amd64');
+need(fs.existsSync(path.join(abi47, 'vmlinux.btf')), `kernels missing in ${kernels}: run scripts/fetch-kernels.sh`);
+
+function listModules(dir, re) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (re.test(e.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** One timed run under GNU time: wall seconds and max RSS in MiB. */
+function timed(argv) {
+  const out = path.join(os.tmpdir(), `btfcheck-bench-${process.pid}.time`);
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const [wall, rssKb] = fs.readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  fs.rmSync(out, { force: true });
+  return { wall, rssMiB: rssKb / 1024, status: r.status };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function pair(label, a, b, target) {
+  timed(a.argv);
+  timed(b.argv);
+  const ra = [], rb = [], ratios = [];
+  for (let i = 0; i < runs; i++) {
+    const x = timed(a.argv);
+    const y = timed(b.argv);
+    ra.push(x);
+    rb.push(y);
+    ratios.push(x.wall / y.wall);
+  }
+  const ratio = median(ratios);
+  const mem = Math.max(...ra.map((r) => r.rssMiB));
+  const line = (name, rs) => `  ${name.padEnd(34)} median ${median(rs.map((r) => r.wall)).toFixed(3)} s   peak RSS ${Math.max(...rs.map((r) => r.rssMiB)).toFixed(0)} MiB   exit ${rs[0].status}`;
+  console.log(`\n(${label})`);
+  console.log(line(a.name, ra));
+  console.log(line(b.name, rb));
+  const verdict = target.check(ratio, mem);
+  console.log(`  ratio ${a.name} / ${b.name}: median ${ratio.toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}) — target ${target.text}: ${verdict}`);
+  return { label, ratio, mem };
+}
+
+console.log(`btfcheck bench: ${runs} runs each after one warm-up, ${os.availableParallelism()} CPUs, node ${process.version}`);
+
+if (only.includes('a')) {
+  const base = path.join(abi47, 'vmlinux.btf');
+  const dir = path.join(abi56, 'lib', 'modules', '6.1.0-56-cloud-amd64');
+  const files = listModules(dir, /\.ko$/);
+  const list = path.join(os.tmpdir(), 'btfcheck-bench-a.list');
+  fs.writeFileSync(list, files.join('\n') + '\n');
+  console.log(`\n(a) ${files.length} modules of 6.1.0-56 against 6.1.0-47's base`);
+  pair('a', {
+    name: 'btfcheck check',
+    argv: ['node', cli, 'check', '--base', base, '--kernel', '6.1', '--format', 'json', dir],
+  }, {
+    name: 'bpftool btf dump loop',
+    argv: ['sh', '-c', `while read -r f; do bpftool btf dump file "$f" -B '${base}' format raw >/dev/null 2>&1; done < '${list}'`],
+  }, {
+    text: 'ratio <= 0.05 (20x faster), peak <= 256 MiB',
+    check: (ratio, mem) => (ratio <= 0.05 && mem <= 256 ? 'met' : `missed (${(1 / ratio).toFixed(1)}x faster, ${mem.toFixed(0)} MiB)`),
+  });
+}
+
+if (only.includes('b')) {
+  const base = path.join(abi117, 'vmlinux.btf');
+  const dir = path.join(abi117, 'lib', 'modules', '6.12.117+deb12-cloud-amd64');
+  const files = listModules(dir, /\.ko\.xz$/);
+  const list = path.join(os.tmpdir(), 'btfcheck-bench-b.list');
+  fs.writeFileSync(list, files.join('\0'));
+  console.log(`\n(b) ${files.length} .ko.xz of 6.12.117 against their own base`);
+  pair('b', {
+    name: 'btfcheck check',
+    argv: ['node', cli, 'check', '--base', base, '--kernel', '6.12', '--format', 'json', dir],
+  }, {
+    name: 'xz -dc (one process)',
+    argv: ['sh', '-c', `xargs -0 xz -dc < '${list}' > /dev/null`],
+  }, {
+    text: 'ratio <= 1.5, peak <= 256 MiB',
+    check: (ratio, mem) => (ratio <= 1.5 && mem <= 256 ? 'met' : `missed by ${((ratio / 1.5 - 1) * 100).toFixed(0)}% (${mem.toFixed(0)} MiB)`),
+  });
+}
+
+if (only.includes('c')) {
+  const base = path.join(abi47, 'vmlinux.btf');
+  const mod = listModules(path.join(abi47, 'lib', 'modules'), /^ata_piix\.ko$/)[0];
+  console.log(`\n(c) one module (${path.basename(mod)}) against its own base`);
+  pair('c', {
+    name: 'btfcheck check (one module)',
+    argv: ['node', cli, 'check', '--base', base, '--kernel', '6.1', mod],
+  }, {
+    name: 'node -e 0',
+    argv: ['node', '-e', '0'],
+  }, {
+    text: 'ratio <= 1.5',
+    check: (ratio) => (ratio <= 1.5 ? 'met' : `missed by ${((ratio / 1.5 - 1) * 100).toFixed(0)}%`),
+  });
+}
