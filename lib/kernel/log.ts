@@ -1,0 +1,45 @@
+/**
+ * The kernel side of btf_verifier_log*: how one fragment becomes dmesg text.
+ *
+ * For in-kernel BTF (log level BPF_LOG_KERNEL) bpf_verifier_vlog() formats each fragment with
+ * vscnprintf() into a 1024-byte buffer (at most 1023 bytes kept) and immediately prints it with
+ * pr_err("BPF: %s%s", kbuf, newline ? "" : "\n"). So every fragment is its own printk record: the
+ * type line, each log_details piece, the lone " " separator and the final "\n" all show up as
+ * separate `BPF: ...` lines. printk then keeps at most printkRecordMax - 1 bytes of the record and
+ * strips one trailing newline. A record with an embedded newline (a name holding byte 0x0a) is
+ * shown by dmesg and the console as several lines; we return it that way.
+ */
+import type { KernelRules } from '../../rules/kernel/versions.js';
+
+export class KernelLog {
+  /** The lines so far, as byte strings (see text.ts). */
+  readonly lines: string[] = [];
+
+  constructor(private readonly rules: KernelRules) {}
+
+  /** bpf_verifier_vlog() for one already-formatted fragment (a byte string). */
+  vlog(formatted: string): void {
+    const kbuf = formatted.length > this.rules.verifierTmpLogSize - 1
+      ? formatted.slice(0, this.rules.verifierTmpLogSize - 1)
+      : formatted;
+    const newline = kbuf.length > 0 && kbuf.charCodeAt(kbuf.length - 1) === 0x0a;
+    this.printk('BPF: ' + kbuf + (newline ? '' : '\n'));
+  }
+
+  /** One printk() record: length limit, trailing newline stripped, split at embedded newlines. */
+  printk(text: string): void {
+    // vprintk_store: reserve_size = min(len + 1, max); vscnprintf keeps reserve_size - 1 bytes.
+    const keep = Math.min(text.length + 1, this.rules.printkRecordMax) - 1;
+    let record = text.length > keep ? text.slice(0, keep) : text;
+    if (record.length > 0 && record.charCodeAt(record.length - 1) === 0x0a) record = record.slice(0, -1);
+    if (record.indexOf('\n') < 0) this.lines.push(record);
+    else for (const line of record.split('\n')) this.lines.push(line);
+  }
+}
+
+/** printf %u of a u32. */
+export const fmtU = (v: number): string => String(v >>> 0);
+/** printf %d of an s32. */
+export const fmtD = (v: number): string => String(v | 0);
+/** printf %x of a u32. */
+export const fmtX = (v: number): string => (v >>> 0).toString(16);
