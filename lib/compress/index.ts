@@ -1,0 +1,62 @@
+/**
+ * Decompression for btfcheck's inputs (.ko.xz/.zst/.gz, compressed BTF, bzImage payloads), with
+ * limits checked before memory grows. Pure: no Node APIs; the xz decoder is injected by the caller.
+ */
+import { InputError } from '../errors.js';
+import { Compression, detectCompression } from './detect.js';
+import { decompressGzip } from './gzip.js';
+import { DecompressLimits, formatSize, withDefaults } from './limits.js';
+import { decompressLz4Frame, decompressLz4Legacy } from './lz4.js';
+import { decompressXz, XzDecoder } from './xz.js';
+import { decompressZstd } from './zstd.js';
+
+export { COMPRESSION_MAGICS, detectCompression } from './detect.js';
+export type { Compression, UnsupportedCompression } from './detect.js';
+export { DEFAULT_LIMITS, formatSize, withDefaults } from './limits.js';
+export type { DecompressLimits } from './limits.js';
+export { xzInfo } from './xz.js';
+export type { XzDecoder } from './xz.js';
+
+export interface DecompressOptions {
+  /** Decodes a whole xz stream; required for xz input (lib/ has no LZMA decoder of its own). */
+  xz?: XzDecoder;
+  limits?: Partial<DecompressLimits>;
+  /**
+   * The exact decompressed size when known from outside the data (a bzImage's size trailer).
+   * The output must match it; zstd uses it to avoid a second pass over frames without a size.
+   */
+  sizeHint?: number;
+}
+
+/** Decompresses `bytes` as `compression`, within the limits. */
+export function decompressAs(bytes: Uint8Array, compression: Compression, options: DecompressOptions = {}): Uint8Array {
+  const limits = withDefaults(options.limits);
+  const out = decode(bytes, compression, options, limits);
+  if (options.sizeHint !== undefined && out.length !== options.sizeHint) {
+    throw new InputError(`${compression} data decodes to ${formatSize(out.length)}, expected ${formatSize(options.sizeHint)}`);
+  }
+  return out;
+}
+
+function decode(bytes: Uint8Array, compression: Compression, options: DecompressOptions, limits: DecompressLimits): Uint8Array {
+  switch (compression) {
+    case 'xz':
+      if (!options.xz) throw new InputError('xz data, but no xz decoder is available here');
+      return decompressXz(bytes, options.xz, limits);
+    case 'zstd': return decompressZstd(bytes, limits, options.sizeHint);
+    case 'gzip': return decompressGzip(bytes, limits);
+    case 'lz4-legacy': return decompressLz4Legacy(bytes, limits);
+    case 'lz4': return decompressLz4Frame(bytes, limits);
+  }
+}
+
+/**
+ * Decompresses `bytes` if they start with a known compression magic. Returns the compression
+ * (undefined: the bytes were not compressed and are returned as they are).
+ */
+export function maybeDecompress(bytes: Uint8Array, options: DecompressOptions = {}): { data: Uint8Array; compression?: Compression } {
+  const c = detectCompression(bytes);
+  if (c === undefined) return { data: bytes };
+  if (c === 'bzip2' || c === 'lzo') throw new InputError(`${c}-compressed data is not supported (use xz, zstd, gzip or lz4)`);
+  return { data: decompressAs(bytes, c, options), compression: c };
+}

@@ -1,0 +1,163 @@
+/**
+ * Zstandard, via fzstd (pure JS), behind a structural walk that bounds the output first.
+ *
+ * Why a walk: a zstd frame need not declare its content size (the kernel's bzImage payloads and
+ * anything compressed from a pipe do not), and fzstd then allocates the whole declared window
+ * (up to 2 GiB) and grows its output as it goes. But every block header states what the block can
+ * produce: a raw block its size, an RLE block its regenerated size, a compressed block at most
+ * min(128 KiB, window). Walking the 3-byte block headers costs nothing next to decoding and gives a
+ * bound no hostile header can exceed. The limits are checked against it before fzstd runs, and
+ * fzstd then decodes into a buffer of the declared size or of the bound, or (no size known) with
+ * its window shrunk to the bound: never more than the data can fill.
+ */
+import { decompress as fzstdDecompress } from 'fzstd';
+import { InputError } from '../errors.js';
+import { checkOutputSize, DecompressLimits, formatSize } from './limits.js';
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const MAX_BLOCK = 128 << 10;
+
+interface FrameInfo {
+  /** Offset of the window descriptor byte, when the frame has one. */
+  windowDescriptorAt?: number;
+  window: number;
+  /** Declared content size, when the frame declares it. */
+  contentSize?: number;
+  /** Most the frame's blocks can produce. */
+  bound: number;
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+
+function readLE(b: Uint8Array, at: number, n: number): number {
+  let v = 0;
+  for (let i = n - 1; i >= 0; i--) v = v * 256 + b[at + i];
+  return v;
+}
+
+/** Walks every frame's header and block headers; throws on truncation or malformed headers. */
+export function zstdFrames(input: Uint8Array): { frames: FrameInfo[]; end: number } {
+  const frames: FrameInfo[] = [];
+  let at = 0;
+  const truncated = (): never => { throw new InputError(`truncated zstd data (${input.length} bytes)`); };
+  while (at < input.length) {
+    if (input.length - at < 8) {
+      if (frames.length && input.subarray(at).every((b) => b === 0)) break; // zero padding
+      truncated();
+    }
+    const magic = u32(input, at);
+    if ((magic & 0xfffffff0) === 0x184d2a50) { // skippable frame
+      at += 8 + u32(input, at + 4);
+      if (at > input.length) truncated();
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) {
+      if (frames.length === 0) throw new InputError('not zstd data: bad magic');
+      throw new InputError(`unexpected data after zstd frame ${frames.length} (offset ${at})`);
+    }
+    const fhd = input[at + 4];
+    if (fhd & 0x08) throw new InputError('bad zstd frame header: reserved bit set');
+    const singleSegment = (fhd >> 5) & 1;
+    const hasChecksum = (fhd >> 2) & 1;
+    const dictBytes = [0, 1, 2, 4][fhd & 3];
+    const fcsCode = fhd >> 6;
+    const fcsBytes = fcsCode === 0 ? singleSegment : 1 << fcsCode;
+    let p = at + 5;
+    let windowDescriptorAt: number | undefined;
+    let window = 0;
+    if (!singleSegment) {
+      windowDescriptorAt = p;
+      const wd = input[p++];
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    if (dictBytes && readLE(input, p, dictBytes) !== 0) throw new InputError('zstd frames that need a dictionary are not supported');
+    p += dictBytes;
+    if (p + fcsBytes > input.length) truncated();
+    let contentSize: number | undefined;
+    if (fcsBytes) contentSize = readLE(input, p, fcsBytes) + (fcsBytes === 2 ? 256 : 0);
+    p += fcsBytes;
+    if (singleSegment) window = contentSize ?? 0;
+    const blockMax = Math.min(MAX_BLOCK, window);
+    let bound = 0;
+    for (;;) {
+      if (input.length - p < 3) truncated();
+      const bh = input[p] | (input[p + 1] << 8) | (input[p + 2] << 16);
+      p += 3;
+      const last = bh & 1;
+      const type = (bh >> 1) & 3;
+      const size = bh >>> 3;
+      if (type === 3) throw new InputError(`bad zstd block type at offset ${p - 3}`);
+      if (size > blockMax && type !== 1) throw new InputError(`bad zstd block of ${size} bytes at offset ${p - 3} (blocks hold at most ${blockMax})`);
+      const stored = type === 1 ? 1 : size;
+      if (stored > input.length - p) truncated();
+      bound += type === 2 ? blockMax : size;
+      p += stored;
+      if (last) break;
+    }
+    if (hasChecksum) p += 4;
+    if (p > input.length) truncated();
+    if (contentSize !== undefined && contentSize > bound) {
+      throw new InputError(`corrupt zstd frame: declares ${formatSize(contentSize)} but its blocks hold at most ${formatSize(bound)}`);
+    }
+    frames.push({ windowDescriptorAt, window, contentSize, bound: contentSize ?? bound });
+    at = p;
+  }
+  if (frames.length === 0) throw new InputError('zstd data holds no frames');
+  return { frames, end: Math.min(at, input.length) };
+}
+
+/** Smallest window descriptor (mantissa 0) whose window is at least `size` bytes. */
+function windowDescriptorFor(size: number): number {
+  let e = 0;
+  while (2 ** (10 + e) < size) e++;
+  return e << 3;
+}
+
+function runFzstd(data: Uint8Array, buf?: Uint8Array): Uint8Array {
+  try {
+    return buf ? fzstdDecompress(data, buf) : fzstdDecompress(data);
+  } catch (e) {
+    throw new InputError(`corrupt zstd data: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Decompresses zstd data within `limits`. `sizeHint` is the exact output size when the caller
+ * knows it from elsewhere (a bzImage's size trailer); it saves a second pass over frames that do
+ * not declare their size.
+ */
+export function decompressZstd(input: Uint8Array, limits: DecompressLimits, sizeHint?: number): Uint8Array {
+  const { frames, end } = zstdFrames(input);
+  const data = input.subarray(0, end);
+  const bound = frames.reduce((n, f) => n + f.bound, 0);
+  const declared = frames.every((f) => f.contentSize !== undefined);
+  checkOutputSize('zstd', declared ? 'declares' : 'may produce', bound, input.length, limits);
+  if (declared && frames.every((f) => f.contentSize! > 0)) {
+    // Every frame declares its size: fzstd allocates exactly that and decodes in place.
+    const out = runFzstd(data);
+    if (out.length !== bound) throw new InputError(`corrupt zstd data: declares ${formatSize(bound)} but decodes to ${formatSize(out.length)}`);
+    return out;
+  }
+  if (sizeHint !== undefined) {
+    // With an output buffer fzstd decodes in place, fast, but does not say how much it wrote (and
+    // uses the buffer's tail as scratch), so this path needs the size from the caller.
+    if (sizeHint > bound) throw new InputError(`corrupt zstd data: expected ${formatSize(sizeHint)}, its blocks hold at most ${formatSize(bound)}`);
+    return runFzstd(data, new Uint8Array(bound)).subarray(0, sizeHint);
+  }
+  // Without a buffer fzstd allocates each frame's declared window (up to 2 GiB) and moves it after
+  // every block. A window larger than the frame's bound is useless (no match reaches further back
+  // than the output so far), so shrink it in a copy of the header: memory stays within the bound.
+  let patched = data;
+  for (const f of frames) {
+    if (f.windowDescriptorAt !== undefined && f.contentSize === undefined && f.window > Math.max(f.bound, 1024)) {
+      if (patched === data) patched = data.slice();
+      patched[f.windowDescriptorAt] = windowDescriptorFor(f.bound);
+    }
+  }
+  const out = runFzstd(patched);
+  if (out.length > bound) throw new InputError(`corrupt zstd data: decodes to ${formatSize(out.length)}, more than its blocks hold`);
+  return out;
+}
