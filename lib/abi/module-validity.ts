@@ -1,0 +1,91 @@
+/**
+ * Does a module built against one base stay valid on the other? Its split BTF is read against its
+ * own base; it stays valid when the other base has the same number of types and string bytes (its
+ * own ids and offsets start right after the base) and every base type id and base string offset it
+ * refers to resolves, in the other base, to identical content — for types deeply, by the joint
+ * identity of both bases.
+ */
+import { Btf } from '../btf/btf.js';
+import { Kind } from '../btf/kinds.js';
+import { JointIdentity } from './identity.js';
+
+export interface ModuleValidity {
+  valid: boolean;
+  /** Why not, in one line (the first problem found); null when valid. */
+  reason: string | null;
+  /** Distinct base type ids and base string offsets the module refers to. */
+  baseTypeRefs: number;
+  baseStrRefs: number;
+}
+
+/** Which side the module was built against: its types are read against that base. */
+export type BuiltAgainst = 'old' | 'new';
+
+/** Type ids and string offsets a split BTF refers to, in record order (duplicates included). */
+export function splitReferences(split: Btf): { typeIds: number[]; strOffs: number[] } {
+  const typeIds: number[] = [];
+  const strOffs: number[] = [];
+  for (let id = split.startId; id < split.nrTypes; id++) {
+    const t = split.type(id)!;
+    strOffs.push(t.nameOff);
+    switch (t.kind) {
+      case Kind.PTR: case Kind.TYPEDEF: case Kind.VOLATILE: case Kind.CONST: case Kind.RESTRICT:
+      case Kind.TYPE_TAG: case Kind.FUNC: case Kind.VAR: case Kind.DECL_TAG:
+        typeIds.push(t.sizeOrType);
+        break;
+      case Kind.FUNC_PROTO:
+        typeIds.push(t.sizeOrType);
+        for (const p of t.params!) { typeIds.push(p.type); strOffs.push(p.nameOff); }
+        break;
+      case Kind.ARRAY:
+        typeIds.push(t.array!.type, t.array!.indexType);
+        break;
+      case Kind.STRUCT: case Kind.UNION:
+        for (const m of t.members!) { typeIds.push(m.type); strOffs.push(m.nameOff); }
+        break;
+      case Kind.ENUM: case Kind.ENUM64:
+        for (const v of t.values!) strOffs.push(v.nameOff);
+        break;
+      case Kind.DATASEC:
+        for (const s of t.secinfos!) typeIds.push(s.type);
+        break;
+    }
+  }
+  return { typeIds, strOffs };
+}
+
+/**
+ * @param moduleBtf the module's raw .BTF
+ * @param own the base it was built against, @param other the base it would be loaded on
+ * @param builtAgainst which side of `identity` `own` is
+ */
+export function moduleStaysValid(moduleBtf: Uint8Array, own: Btf, other: Btf, identity: JointIdentity, builtAgainst: BuiltAgainst): ModuleValidity {
+  const split = Btf.parseSplit(moduleBtf, own);
+  const { typeIds, strOffs } = splitReferences(split);
+  const baseTypes = new Set<number>();
+  const baseStrs = new Set<number>();
+  for (const id of typeIds) if (id > 0 && id < own.nrTypes) baseTypes.add(id);
+  for (const off of strOffs) if (off > 0 && off < own.strLen) baseStrs.add(off);
+  const result = (reason: string | null): ModuleValidity => ({ valid: reason === null, reason, baseTypeRefs: baseTypes.size, baseStrRefs: baseStrs.size });
+
+  if (own.nrTypes !== other.nrTypes) {
+    return result(`its own type ids start at ${own.nrTypes}, the other base has ${other.nrTypes} types: every id it defines is read ${other.nrTypes - own.nrTypes > 0 ? '+' : ''}${other.nrTypes - own.nrTypes} off`);
+  }
+  if (own.strLen !== other.strLen) {
+    return result(`its own strings start at offset ${own.strLen}, the other base has ${other.strLen} string bytes: every name it defines is read ${other.strLen - own.strLen > 0 ? '+' : ''}${other.strLen - own.strLen} bytes off`);
+  }
+  const same = (id: number): boolean => {
+    const a = builtAgainst === 'old' ? identity.oldClass(id) : identity.newClass(id);
+    const b = builtAgainst === 'old' ? identity.newClass(id) : identity.oldClass(id);
+    return a === b;
+  };
+  for (const id of [...baseTypes].sort((x, y) => x - y)) {
+    if (!same(id)) return result(`base type ${own.describe(id)} is ${other.describe(id)} (or differs deeper) in the other base`);
+  }
+  for (const off of [...baseStrs].sort((x, y) => x - y)) {
+    const mine = own.str(off);
+    const theirs = other.str(off);
+    if (mine !== theirs) return result(`base string offset ${off} is '${mine}' here and '${theirs ?? '<out of range>'}' in the other base`);
+  }
+  return result(null);
+}
