@@ -50,6 +50,8 @@ export interface XzInfo {
   blocks: XzBlock[];
   /** Sum of the blocks' uncompressed sizes. */
   uncompressedSize: number;
+  /** End of the last stream (and its padding) in the input. */
+  end: number;
 }
 
 const corrupt = (what: string): never => { throw new InputError(`corrupt xz data: ${what}`); };
@@ -101,14 +103,16 @@ export function xzInfo(b: Uint8Array): XzInfo {
   let total = 0;
   let at = 0;
   let streams = 0;
+  let end = 0;
   while (at < b.length) {
     if (streams > 0) { // stream padding: zero bytes in multiples of four
       while (at + 4 <= b.length && u32(b, at) === 0) at += 4;
+      end = at;
       if (at === b.length) break;
     }
     if (b.length - at < 12 || !XZ_MAGIC.every((m, i) => b[at + i] === m)) {
       if (streams === 0) throw new InputError('not xz data: bad magic');
-      corrupt(`unexpected data after stream ${streams} at offset ${at}`);
+      break; // trailing data after the last stream (as when a payload was found by scanning)
     }
     if (crc32(b, at + 6, at + 8) !== u32(b, at + 8)) corrupt('stream header CRC32 mismatch');
     const flags = b[at + 7];
@@ -189,8 +193,9 @@ export function xzInfo(b: Uint8Array): XzInfo {
     at += 12;
     blocks.push(...streamBlocks);
     streams++;
+    end = at;
   }
-  return { blocks, uncompressedSize: total };
+  return { blocks, uncompressedSize: total, end };
 }
 
 /** The BCJ x86 decoder (xz's simple/x86.c), in place over one block's output. */
@@ -304,7 +309,7 @@ export function decompressXz(input: Uint8Array, decoder: XzDecoder, limits: Deco
   const filtered = info.blocks.some((blk) => blk.x86Start !== undefined);
   let out: Uint8Array;
   try {
-    out = decoder(filtered ? plainLzma2Stream(input, info.blocks) : input);
+    out = decoder(filtered ? plainLzma2Stream(input, info.blocks) : input.subarray(0, info.end));
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`corrupt xz data: ${(e as Error).message}`);

@@ -44,7 +44,7 @@ export function zstdFrames(input: Uint8Array): { frames: FrameInfo[]; end: numbe
   const truncated = (): never => { throw new InputError(`truncated zstd data (${input.length} bytes)`); };
   while (at < input.length) {
     if (input.length - at < 8) {
-      if (frames.length && input.subarray(at).every((b) => b === 0)) break; // zero padding
+      if (frames.length) break; // padding or trailing bytes
       truncated();
     }
     const magic = u32(input, at);
@@ -55,7 +55,7 @@ export function zstdFrames(input: Uint8Array): { frames: FrameInfo[]; end: numbe
     }
     if (magic !== ZSTD_MAGIC) {
       if (frames.length === 0) throw new InputError('not zstd data: bad magic');
-      throw new InputError(`unexpected data after zstd frame ${frames.length} (offset ${at})`);
+      break; // trailing data after the last frame (as when a payload was found by scanning)
     }
     const fhd = input[at + 4];
     if (fhd & 0x08) throw new InputError('bad zstd frame header: reserved bit set');

@@ -1,0 +1,110 @@
+/**
+ * Files as ByteSources: a plain .ko or vmlinux is read piecemeal (ELF header, section table,
+ * the few sections btfcheck needs), never whole; compressed files are read whole, after a size check.
+ */
+import fs from 'node:fs';
+import { InputError } from '../../lib/errors.js';
+import { ByteSource } from '../../lib/source.js';
+import { formatSize } from '../../lib/compress/index.js';
+
+/** A file opened for random access. Close it when done (loaders do so in `finally`). */
+export interface FileSource extends ByteSource {
+  readonly path: string;
+  /** Bytes read so far: lets tests prove that a .ko is not read whole. */
+  readonly bytesRead: number;
+  close(): void;
+}
+
+/** An fs error as a one-line InputError ("no such file or directory", "permission denied", ...). */
+export function fsError(e: unknown, doing = ''): InputError {
+  const err = e as NodeJS.ErrnoException;
+  const messages: Record<string, string> = {
+    ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'permission denied',
+    EISDIR: 'is a directory', ENOTDIR: 'a path component is not a directory', ELOOP: 'too many levels of symbolic links',
+    EMFILE: 'too many open files', EIO: 'input/output error',
+  };
+  const what = (err && err.code && messages[err.code]) ?? (err instanceof Error ? err.message : String(e));
+  return new InputError(doing ? `${doing}: ${what}` : what);
+}
+
+export function openFileSource(path: string): FileSource {
+  let fd: number;
+  let size: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    throw fsError(e);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw new InputError('is a directory');
+    size = st.size;
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e instanceof InputError ? e : fsError(e);
+  }
+  let bytesRead = 0;
+  let open = true;
+  return {
+    path,
+    size,
+    get bytesRead() { return bytesRead; },
+    read(offset: number, length: number): Uint8Array {
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        let n: number;
+        try {
+          n = fs.readSync(fd, out, done, length - done, offset + done);
+        } catch (e) {
+          throw fsError(e, 'read failed');
+        }
+        if (n === 0) throw new InputError(`file ended at ${offset + done} bytes while reading (it shrank while being read?)`);
+        done += n;
+      }
+      bytesRead += length;
+      return out;
+    },
+    close() {
+      if (open) { open = false; fs.closeSync(fd); }
+    },
+  };
+}
+
+/**
+ * Reads a whole file, refusing one larger than `max` bytes before reading it. Files that report
+ * size 0 (some pseudo-files) are read to their end, still within `max`.
+ */
+export function readWholeFile(path: string, max: number, fd?: number): Uint8Array {
+  const own = fd === undefined;
+  try {
+    if (own) fd = fs.openSync(path, 'r');
+    const size = fs.fstatSync(fd!).size;
+    if (size > max) throw new InputError(`file is ${formatSize(size)}, over the ${formatSize(max)} limit`);
+    if (size > 0) {
+      const out = new Uint8Array(size);
+      let done = 0;
+      while (done < size) {
+        const n = fs.readSync(fd!, out, done, size - done, done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done === size ? out : out.subarray(0, done);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(1 << 20);
+      const n = fs.readSync(fd!, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > max) throw new InputError(`file is over the ${formatSize(max)} limit`);
+      chunks.push(chunk.subarray(0, n));
+    }
+    return new Uint8Array(Buffer.concat(chunks, total));
+  } catch (e) {
+    throw e instanceof InputError ? e : fsError(e);
+  } finally {
+    if (own && fd !== undefined) fs.closeSync(fd);
+  }
+}

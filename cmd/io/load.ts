@@ -1,0 +1,159 @@
+/**
+ * Loading a base (vmlinux BTF) and modules from whatever files people have. Each loader tells the
+ * format by magic bytes, not by file name, and throws InputError with one line saying what is wrong
+ * (the caller prefixes the file name).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import { Btf } from '../../lib/btf/btf.js';
+import { isBtf } from '../../lib/btf/header.js';
+import { Compression, DecompressLimits, maybeDecompress, withDefaults } from '../../lib/compress/index.js';
+import { ElfFile, findSection, isElf, readElf, sectionData } from '../../lib/elf/sections.js';
+import { InputError } from '../../lib/errors.js';
+import { nameFromPath, readModule } from '../../lib/module.js';
+import { ByteSource, memorySource } from '../../lib/source.js';
+import { isBzImage, KernelRelease, parseBanner, releaseFromVmlinux, vmlinuxFromBzImage } from '../../lib/vmlinuz.js';
+import { FileSource, openFileSource, readWholeFile } from './files.js';
+import { nodeXzDecoder } from './xz.js';
+
+const ET_REL = 1;
+/** The running kernel's BTF. */
+export const RUNNING_BTF = '/sys/kernel/btf/vmlinux';
+
+/** Outer format of a base file; a compressed file is named by its compression. */
+export type BaseFormat = 'elf' | 'raw' | 'vmlinuz' | 'xz' | 'zstd' | 'gzip' | 'lz4';
+
+export interface LoadedBase {
+  /** The path as given ('running' is resolved to /sys/kernel/btf/vmlinux). */
+  file: string;
+  /** The raw BTF bytes (what /sys/kernel/btf/vmlinux holds). */
+  raw: Uint8Array;
+  btf: Btf;
+  /** sha256 of `raw`, lowercase hex. */
+  sha256: string;
+  /** uname -r of the kernel, when the file tells it (bzImage, vmlinux banner, running kernel). */
+  release?: string;
+  /** Upstream version, e.g. '6.1.170', when the banner tells it. */
+  version?: string;
+  format: BaseFormat;
+}
+
+/** Format of a module file. */
+export type ModuleFormat = 'ko' | 'ko.xz' | 'ko.zst' | 'ko.gz' | 'ko.lz4' | 'raw';
+
+export interface LoadedModule {
+  file: string;
+  /** The kernel's name for the module: struct module's name, else .modinfo, else the file name. */
+  name: string;
+  /** The module's split BTF; undefined when the module has no .BTF section. */
+  btf?: Uint8Array;
+  format: ModuleFormat;
+  /** The module carries .BTF.base (a 6.12 distilled base). */
+  hasDistilledBase: boolean;
+  /** Section table of the module ELF (absent for raw split BTF). */
+  elf?: ElfFile;
+}
+
+export type LoadLimits = Partial<DecompressLimits>;
+
+const COMPRESSION_FORMAT: Record<Compression, BaseFormat> = { xz: 'xz', zstd: 'zstd', gzip: 'gzip', 'lz4-legacy': 'lz4', lz4: 'lz4' };
+const MODULE_FORMAT: Record<Compression, ModuleFormat> = { xz: 'ko.xz', zstd: 'ko.zst', gzip: 'ko.gz', 'lz4-legacy': 'ko.lz4', lz4: 'ko.lz4' };
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The .BTF of a vmlinux ELF, copied out so a decompressed image can be freed. */
+function vmlinuxBtf(src: ByteSource, elf: ElfFile): Uint8Array {
+  if (elf.type === ET_REL) throw new InputError('is a kernel module (relocatable ELF), not a vmlinux');
+  const sec = findSection(elf, '.BTF');
+  if (!sec) throw new InputError('vmlinux has no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF?)');
+  return sectionData(src, sec).slice();
+}
+
+function finishBase(file: string, raw: Uint8Array, format: BaseFormat, release?: Partial<KernelRelease>): LoadedBase {
+  const btf = Btf.parseBase(raw);
+  return { file, raw, btf, sha256: sha256(raw), release: release?.release, version: release?.version, format };
+}
+
+function head(src: FileSource, n: number): Uint8Array {
+  return src.read(0, Math.min(n, src.size));
+}
+
+/**
+ * Loads base BTF from a vmlinux ELF, raw BTF (/sys/kernel/btf/vmlinux), either compressed with
+ * xz/zstd/gzip/lz4, or a vmlinuz/bzImage; 'running' means /sys/kernel/btf/vmlinux, with the
+ * release from uname.
+ */
+export async function loadBase(path: string, limits?: LoadLimits): Promise<LoadedBase> {
+  const lim = withDefaults(limits);
+  if (path === 'running') {
+    const raw = readWholeFile(RUNNING_BTF, lim.maxOutput);
+    if (!isBtf(raw)) throw new InputError(`${RUNNING_BTF} does not hold raw BTF`);
+    let banner: KernelRelease | undefined;
+    try { banner = parseBanner(fs.readFileSync('/proc/version', 'latin1')); } catch { /* not Linux */ }
+    return finishBase(RUNNING_BTF, raw, 'raw', { release: os.release(), version: banner?.version });
+  }
+  const src = openFileSource(path);
+  try {
+    const start = head(src, 0x250);
+    if (isElf(start)) {
+      const elf = readElf(src);
+      const raw = vmlinuxBtf(src, elf);
+      return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf));
+    }
+    if (isBtf(start)) return finishBase(path, readWholeFile(path, lim.maxOutput), 'raw');
+    if (isBzImage(start)) {
+      const image = readWholeFile(path, lim.maxOutput);
+      const { elf: elfBytes, header } = vmlinuxFromBzImage(image, { xz: nodeXzDecoder, limits: lim });
+      const mem = memorySource(elfBytes);
+      const elf = readElf(mem);
+      const raw = vmlinuxBtf(mem, elf);
+      const release = (header.kernelVersion ? parseBanner(header.kernelVersion) : undefined) ?? releaseFromVmlinux(mem, elf);
+      // Prefer the banner's version (the header's string lacks the compiler part, not the version).
+      return finishBase(path, raw, 'vmlinuz', release);
+    }
+    const { data, compression } = maybeDecompress(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, limits: lim });
+    if (!compression) throw new InputError('not a vmlinux ELF, raw BTF, vmlinuz/bzImage or xz/zstd/gzip/lz4-compressed file');
+    const format = COMPRESSION_FORMAT[compression];
+    if (isElf(data)) {
+      const mem = memorySource(data);
+      const elf = readElf(mem);
+      return finishBase(path, vmlinuxBtf(mem, elf), format, releaseFromVmlinux(mem, elf));
+    }
+    if (isBtf(data)) return finishBase(path, data, format);
+    throw new InputError(`${compression} data holds neither a vmlinux ELF nor raw BTF`);
+  } finally {
+    src.close();
+  }
+}
+
+/**
+ * Loads a module's split BTF from a .ko, .ko.xz, .ko.zst, .ko.gz or a raw split BTF file
+ * (/sys/kernel/btf/<module>, whose name is the file name).
+ */
+export async function loadModule(path: string, limits?: LoadLimits): Promise<LoadedModule> {
+  const lim = withDefaults(limits);
+  const src = openFileSource(path);
+  try {
+    const start = head(src, 16);
+    if (isElf(start)) return fromModuleElf(path, src, 'ko');
+    if (isBtf(start)) return { file: path, name: nameFromPath(path), btf: readWholeFile(path, lim.maxOutput), format: 'raw', hasDistilledBase: false };
+    const { data, compression } = maybeDecompress(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, limits: lim });
+    if (!compression) throw new InputError('not a kernel module: neither ELF, raw BTF nor xz/zstd/gzip-compressed');
+    if (isElf(data)) return fromModuleElf(path, memorySource(data), MODULE_FORMAT[compression]);
+    if (isBtf(data)) return { file: path, name: nameFromPath(path), btf: data, format: 'raw', hasDistilledBase: false };
+    throw new InputError(`${compression} data holds neither a kernel module nor raw BTF`);
+  } finally {
+    src.close();
+  }
+}
+
+function fromModuleElf(path: string, src: ByteSource, format: ModuleFormat): LoadedModule {
+  const m = readModule(src);
+  if (m.elf.type !== ET_REL) throw new InputError(`is not a kernel module (ELF type ${m.elf.type}, a module is relocatable)`);
+  // Copy .BTF out of a decompressed image so the image can be freed.
+  const btf = format === 'ko' ? m.btf : m.btf?.slice();
+  return { file: path, name: m.name ?? nameFromPath(path), btf, format, hasDistilledBase: m.hasDistilledBase, elf: m.elf };
+}
