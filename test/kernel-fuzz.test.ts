@@ -1,0 +1,108 @@
+/**
+ * A kernel rejects; it doesn't crash: whatever the bytes, emulateModuleLoad returns a verdict
+ * (never throws), and the verdict is self-consistent.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Btf } from '../lib/btf/btf.js';
+import { Kind } from '../lib/btf/kinds.js';
+import { emulateModuleLoad, KERNEL_VERSIONS, KernelVerdict } from '../lib/kernel/index.js';
+import { BtfBuilder, smallBase } from './helpers/btf-builder.js';
+
+const { builder: baseBuilder, ids } = smallBase();
+const base = Btf.parseBase(baseBuilder.build());
+
+/** A valid module using every kind, to mutate. */
+function validModule(): Uint8Array {
+  const b = BtfBuilder.splitOf(baseBuilder);
+  const int = b.int('myint', 4, 32, 1);
+  const s = b.struct('mystruct', 16, [{ name: 'a', type: int, bitsOffset: 0 }, { name: 'f', type: int, bitsOffset: 32, bitfieldSize: 3 }]);
+  const ptr = b.ptr(s);
+  b.typedef('mystruct_t', s);
+  b.modifier(Kind.CONST, ptr);
+  b.typeTag('user', int);
+  b.array(int, ids.int, 4);
+  b.struct('', 4, [{ name: 'x', type: int, bitsOffset: 0 }], true);
+  b.enum('e', 4, [['E_A', 0], ['E_B', 1]]);
+  b.enum64('e64', 8, [['E64_A', 1n << 40n]]);
+  b.fwd('later');
+  const proto = b.funcProto(int, [{ name: 'p', type: ptr }, { type: 0 }]);
+  b.func('myfunc', proto, 1);
+  const v = b.variable('myvar', int, 1);
+  b.datasec('.data', 8, [{ type: v, offset: 0, size: 4 }]);
+  b.float('double', 8);
+  b.declTag('tag', v, -1);
+  return b.build();
+}
+
+function checkVerdict(v: KernelVerdict, allow: boolean): void {
+  expect(typeof v.accepted).toBe('boolean');
+  if (v.accepted) {
+    expect(v.errno).toBe(0);
+    expect(v.loads).toBe(true);
+  } else {
+    expect([-22, -7, -40, -524, 0]).toContain(v.errno);
+    expect(v.loads).toBe(allow || v.errno === 0);
+  }
+  for (const line of v.log) expect(typeof line).toBe('string');
+}
+
+const runAll = (bytes: Uint8Array): void => {
+  for (const version of KERNEL_VERSIONS) {
+    for (const allow of [true, false]) checkVerdict(emulateModuleLoad(base, bytes, 'fuzz', { version, allowBtfMismatch: allow }), allow);
+  }
+};
+
+describe('hostile input', () => {
+  const valid = validModule();
+
+  it('the unmutated module is accepted', () => {
+    for (const version of KERNEL_VERSIONS) expect(emulateModuleLoad(base, valid, 'fuzz', { version, allowBtfMismatch: true }).accepted).toBe(true);
+  });
+
+  it('survives byte mutations of a valid module', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+      (edits) => {
+        const bytes = valid.slice();
+        for (const [at, value] of edits) bytes[at] = value;
+        runAll(bytes);
+      },
+    ), { numRuns: 3000 });
+  });
+
+  it('survives u32 mutations (lengths, offsets, ids) of a valid module', () => {
+    const special = fc.constantFrom(0, 1, 0xffffffff, 0x7fffffff, 0x80000000, 0xfffff, 0x100000, 0xffffff, 0x1000000, valid.length, valid.length - 24);
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.nat(Math.floor(valid.length / 4) - 1), fc.oneof(special, fc.nat())), { minLength: 1, maxLength: 4 }),
+      (edits) => {
+        const bytes = valid.slice();
+        const view = new DataView(bytes.buffer);
+        for (const [word, value] of edits) view.setUint32(word * 4, value >>> 0, true);
+        runAll(bytes);
+      },
+    ), { numRuns: 3000 });
+  });
+
+  it('survives truncation and arbitrary bytes', () => {
+    fc.assert(fc.property(fc.nat(valid.length), (len) => runAll(valid.slice(0, len))), { numRuns: 500 });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => runAll(bytes)), { numRuns: 2000 });
+    fc.assert(fc.property(fc.uint8Array({ minLength: 24, maxLength: 200 }), (bytes) => {
+      // a plausible header over random bytes reaches the type walk more often
+      const b = bytes.slice();
+      const v = new DataView(b.buffer);
+      v.setUint16(0, 0xeb9f, true);
+      b[2] = 1;
+      b[3] = 0;
+      v.setUint32(4, 24, true);
+      const body = b.length - 24;
+      const strLen = Math.min(body, b[8] % 16);
+      v.setUint32(8, 0, true);
+      v.setUint32(12, body - strLen, true);
+      v.setUint32(16, body - strLen, true);
+      v.setUint32(20, strLen, true);
+      if (strLen) b[b.length - 1] = 0;
+      runAll(b);
+    }), { numRuns: 3000 });
+  });
+});
