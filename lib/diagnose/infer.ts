@@ -1,0 +1,238 @@
+/**
+ * Infers, from the module alone, the shape of the base it was built against.
+ *
+ * Strings: pahole dedups module strings, so every string of the module's own table is referenced
+ * and the own offsets are exactly start + (each string's position). Lining up the largest name
+ * offsets with the last string positions gives the start (the base's str_len) by a vote.
+ *
+ * Types: the module's own type at local index i had id start + i. pahole emits a function's
+ * FUNC_PROTO just before its FUNC, so `proto id - (func index - 1)` votes for the start; each
+ * candidate is then scored by how many self-references land on a type of a kind that fits the use
+ * (a FUNC on a FUNC_PROTO, a member on a data type, ...). When no FUNC votes, every placement of
+ * the highest referenced id on a fitting type is scored instead.
+ */
+import { Kind } from '../btf/kinds.js';
+import { BtfType } from '../btf/types.js';
+import { POINTER_SIZE, RefUse, TypeRef, useAccepts } from './context.js';
+
+export interface TypeStartInference {
+  /** The inferred start id (= the build-time base's nr_types), or undefined. */
+  start?: number;
+  /** Self-references that fit the inferred start, and those that do not. */
+  fitting: number;
+  misfits: number;
+}
+
+export interface StrStartInference {
+  /** The inferred start offset (= the build-time base's str_len), or undefined. */
+  start?: number;
+  /** Own strings whose position matched a name offset, and name offsets that should be own but hit no string start. */
+  matched: number;
+  strays: number;
+  ownStrings: number;
+}
+
+/** Bound on fallback candidates scored, so hostile input cannot make inference quadratic. */
+const MAX_FALLBACK_CANDIDATES = 4096;
+
+/** Kinds that can never close a reference cycle on their own: only a struct/union (or FWD) can. */
+function isChainKind(kind: number): boolean {
+  return kind === Kind.PTR || kind === Kind.ARRAY || kind === Kind.TYPEDEF || kind === Kind.CONST ||
+    kind === Kind.VOLATILE || kind === Kind.RESTRICT || kind === Kind.TYPE_TAG || kind === Kind.FUNC_PROTO;
+}
+
+/** The single outgoing reference that chain kinds make (FUNC_PROTO: its return type). */
+function chainTarget(t: BtfType): number {
+  return t.kind === Kind.ARRAY ? t.array!.type : t.sizeOrType;
+}
+
+/**
+ * Scores numbering the module's own types from `start`: a self-reference fits when its target's
+ * kind suits the use; it misfits when it lands past the module, on an unsuitable kind, in a loop of
+ * pointers/modifiers/arrays (impossible in C), or on a member type too big for its struct.
+ */
+function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number): Score {
+  let fitting = 0;
+  let misfits = 0;
+  let slack = 0;
+  const n = own.length;
+  for (const r of refs) {
+    if (r.id < start) continue;
+    const j = r.id - start;
+    if (j >= n || !useAccepts(r.use, own[j].kind)) misfits++;
+    else fitting++;
+  }
+  if (misfits > 0) return { fitting, misfits, slack };
+  // Loops through chain kinds only: walk each chain once (0 new, 1 on the walk, 2 done).
+  const state = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (state[i] !== 0 || !isChainKind(own[i].kind)) continue;
+    const walk: number[] = [];
+    let cur = i;
+    for (;;) {
+      state[cur] = 1;
+      walk.push(cur);
+      const next = chainTarget(own[cur]) - start;
+      if (next < 0 || next >= n || !isChainKind(own[next].kind)) break;
+      if (state[next] === 1) { misfits++; break; }
+      if (state[next] === 2) break;
+      cur = next;
+    }
+    for (const w of walk) state[w] = 2;
+  }
+  // Member sizes that the module alone determines (own types all the way down).
+  const sizes = new Float64Array(n).fill(-1);
+  const sizeOf = (j0: number): number => {
+    let j = j0;
+    let mult = 1;
+    for (let steps = 0; steps < n; steps++) {
+      if (sizes[j] >= 0) return mult * sizes[j];
+      const t = own[j];
+      switch (t.kind) {
+        case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT:
+          return mult * t.sizeOrType;
+        case Kind.PTR: return mult * POINTER_SIZE;
+        case Kind.ARRAY: mult *= t.array!.nelems; break;
+        case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG: break;
+        default: return -1;
+      }
+      const next = chainTarget(t) - start;
+      if (next < 0 || next >= n) return -1;
+      j = next;
+    }
+    return -1;
+  };
+  for (let i = 0; i < n; i++) {
+    const t = own[i];
+    if ((t.kind !== Kind.STRUCT && t.kind !== Kind.UNION) || !t.members) continue;
+    const ms = t.members;
+    for (let k = 0; k < ms.length; k++) {
+      const m = ms[k];
+      const j = m.type - start;
+      if (j < 0 || j >= n || m.bitfieldSize > 0 || own[j].kind === Kind.INT || m.bitsOffset % 8 !== 0) continue;
+      const size = sizeOf(j);
+      if (size < 0) continue;
+      const at = m.bitsOffset / 8;
+      if (at + size > t.sizeOrType) { misfits++; continue; }
+      // Room left before the next member: real layouts leave at most alignment padding, so the
+      // numbering with the least unexplained room wins a tie.
+      if (t.kind === Kind.STRUCT) {
+        const next = k + 1 < ms.length ? Math.floor(ms[k + 1].bitsOffset / 8) : t.sizeOrType;
+        if (next - at > size) slack += next - at - size;
+      }
+    }
+  }
+  return { fitting, misfits, slack };
+}
+
+interface Score { fitting: number; misfits: number; slack: number }
+
+export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInference {
+  const none: TypeStartInference = { fitting: 0, misfits: 0 };
+  if (own.length === 0 || refs.length === 0) return none;
+  // Adjacency votes: pahole writes a FUNC's FUNC_PROTO just before it, and a modifier or array
+  // often right before or after what it refers to, so `r - (i ± 1)` piles up on the start.
+  const votes = new Map<number, number>();
+  const vote = (c: number, w: number): void => { if (c >= 1) votes.set(c, (votes.get(c) ?? 0) + w); };
+  for (const r of refs) {
+    if (r.id === 0) continue;
+    const i = r.fromIndex;
+    vote(r.id - (i - 1), own[i].kind === Kind.FUNC ? 2 : 1);
+    vote(r.id - (i + 1), 1);
+  }
+  const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  let best = pick(own, refs, ranked.slice(0, 8).map(([c]) => c), votes);
+  if (best.start === undefined || best.misfits > 0) {
+    // Fallback: the highest referenced id is an own type (own ids are above all base ids).
+    let top: TypeRef | undefined;
+    for (const r of refs) if (!top || r.id > top.id) top = r;
+    const candidates: number[] = [];
+    for (let j = 0; j < own.length && candidates.length < MAX_FALLBACK_CANDIDATES; j++) {
+      if (top!.id - j >= 1 && useAccepts(top!.use, own[j].kind)) candidates.push(top!.id - j);
+    }
+    const alt = pick(own, refs, candidates, votes);
+    if (alt.start !== undefined && (best.start === undefined || alt.misfits < best.misfits ||
+      (alt.misfits === best.misfits && alt.fitting > best.fitting))) best = alt;
+  }
+  return best;
+}
+
+/**
+ * The candidate with the fewest misfits, then the most fitting self-references (at least one),
+ * then the most adjacency votes. A full tie between two starts means the module alone cannot
+ * tell: no start.
+ */
+function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<number, number>): TypeStartInference {
+  let best: TypeStartInference = { fitting: 0, misfits: 0 };
+  let bestVotes = 0;
+  let bestSlack = 0;
+  let tied = false;
+  for (const c of candidates) {
+    if (c === best.start) continue;
+    const s = scoreTypeStart(own, refs, c);
+    if (s.fitting === 0) continue;
+    const v = votes.get(c) ?? 0;
+    const cmp = best.start === undefined ? 1
+      : (best.misfits - s.misfits) || (s.fitting - best.fitting) || (bestSlack - s.slack) || (v - bestVotes);
+    if (cmp > 0) {
+      best = { start: c, fitting: s.fitting, misfits: s.misfits };
+      bestVotes = v;
+      bestSlack = s.slack;
+      tied = false;
+    } else if (cmp === 0) {
+      tied = true;
+    }
+  }
+  return tied ? { fitting: best.fitting, misfits: best.misfits } : best;
+}
+
+/** Positions of the strings in the module's own string table. */
+function stringStarts(bytes: Uint8Array): number[] {
+  const starts: number[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    starts.push(at);
+    while (at < bytes.length && bytes[at] !== 0) at++;
+    at++;
+  }
+  return starts;
+}
+
+export function inferStrStart(ownStrings: Uint8Array, nameOffsets: number[]): StrStartInference {
+  const starts = stringStarts(ownStrings);
+  const result: StrStartInference = { matched: 0, strays: 0, ownStrings: starts.length };
+  const offs = [...new Set(nameOffsets.filter((o) => o !== 0))].sort((a, b) => b - a);
+  if (starts.length === 0 || offs.length === 0) return result;
+  const positions = starts.slice().reverse();
+  // A few corrupted offsets above the real ones would shift the alignment; try small shifts too.
+  const votes = new Map<number, number>();
+  for (let shift = 0; shift <= 3; shift++) {
+    const n = Math.min(positions.length, offs.length - shift);
+    for (let k = 0; k < n; k++) {
+      const c = offs[k + shift] - positions[k];
+      if (c >= 0) votes.set(c, (votes.get(c) ?? 0) + 1);
+    }
+  }
+  // Score the most voted starts by how well they explain the offsets; a tie cannot be decided.
+  const ranked = [...votes.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0]).slice(0, 6);
+  const startSet = new Set(starts);
+  let best: StrStartInference = result;
+  let tied = false;
+  for (const [c] of ranked) {
+    let matched = 0;
+    let strays = 0;
+    for (const o of offs) {
+      if (o < c) break; // offs is sorted descending
+      if (startSet.has(o - c)) matched++;
+      else strays++;
+    }
+    if (matched === 0) continue;
+    const better = best.start === undefined || strays < best.strays || (strays === best.strays && matched > best.matched);
+    if (better) { best = { start: c, matched, strays, ownStrings: starts.length }; tied = false; }
+    else if (strays === best.strays && matched === best.matched) tied = true;
+  }
+  if (tied) return { ...result, matched: best.matched, strays: best.strays };
+  return best;
+}
+
+export { RefUse };

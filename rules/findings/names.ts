@@ -1,0 +1,78 @@
+/**
+ * Name offsets. Split BTF string offsets continue from the base's string length, so a module built
+ * against another base has offsets that land in the middle of base strings (`rimary_device` is the
+ * tail of `primary_device`) or past the end. The kernel only checks that the name looks like an
+ * identifier; a mid-string landing is proof of a different base.
+ */
+import { Kind } from '../../lib/btf/kinds.js';
+import { FindingContext } from '../../lib/diagnose/context.js';
+import { FindingRule } from './rule.js';
+
+/** Calls `fn` for every name offset the module's own types carry. */
+export function forEachName(ctx: FindingContext, fn: (typeId: number, nameOff: number, what: string, kind: number) => void): void {
+  for (let i = 0; i < ctx.own.length; i++) {
+    const t = ctx.own[i];
+    const id = ctx.startId + i;
+    fn(id, t.nameOff, 'name', t.kind);
+    if (t.members) t.members.forEach((m, k) => fn(id, m.nameOff, `member ${k} name`, -1));
+    if (t.values) t.values.forEach((v, k) => fn(id, v.nameOff, `enumerator ${k} name`, -2));
+    if (t.params) t.params.forEach((p, k) => fn(id, p.nameOff, `parameter ${k} name`, -3));
+  }
+}
+
+function quote(s: string | undefined): string {
+  return s === undefined ? '?' : `'${s.length > 40 ? s.slice(0, 40) + '...' : s}'`;
+}
+
+export const nameOffsetOutOfRange: FindingRule = {
+  id: 'name-offset-out-of-range',
+  severity: 'error',
+  provesMismatch: true,
+  description: 'A name offset lies past the end of base plus module strings.',
+  check(ctx, report) {
+    const total = ctx.split.strings.totalLength;
+    forEachName(ctx, (id, off, what) => {
+      if (off >= total) report(id, `${ctx.describe(id)}: ${what} offset ${off} is past the end of the strings (${total} bytes with the base)`);
+    });
+  },
+};
+
+export const nameMidString: FindingRule = {
+  id: 'name-mid-string',
+  severity: 'error',
+  provesMismatch: true,
+  description: 'A name offset must land on the start of a string (the previous byte is NUL); one that lands mid-string proves the module was built against a different base.',
+  check(ctx, report) {
+    const strings = ctx.split.strings;
+    const start = ctx.split.startStrOff;
+    forEachName(ctx, (id, off, what) => {
+      if (off === 0 || off >= strings.totalLength || strings.isStringStart(off)) return;
+      const whole = strings.stringStartOf(off);
+      const where = off < start ? 'base' : 'module';
+      report(id, `${ctx.describe(id)}: ${what} offset ${off} lands mid-string in the ${where} strings: ${quote(ctx.split.str(off))} is the tail of ${quote(whole === undefined ? undefined : ctx.split.str(whole))}`);
+    });
+  },
+};
+
+/** C identifiers; dots are allowed because kernels accept them (and GCC emits `name.part.0`). */
+const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
+export const nonCName: FindingRule = {
+  id: 'non-c-name',
+  severity: 'warning',
+  provesMismatch: false,
+  description: 'Names in the module\'s own strings should be C identifiers; names like `closure-0` or `core::fmt` are Rust (or other non-C) types leaking into BTF.',
+  check(ctx, report) {
+    const from = ctx.ownStringsFrom;
+    forEachName(ctx, (id, off, what, kind) => {
+      // INT and FLOAT names ('long unsigned int'), DATASEC names ('.data..percpu') and tag values
+      // are not identifiers by design.
+      if (off === 0 || off < from || kind === Kind.INT || kind === Kind.FLOAT || kind === Kind.DATASEC ||
+        kind === Kind.DECL_TAG || kind === Kind.TYPE_TAG) return;
+      const name = ctx.ownStringAt(off);
+      if (name !== undefined && name !== '' && !C_IDENTIFIER.test(name)) {
+        report(id, `${ctx.describe(id)}: ${what} ${quote(name)} is not a C identifier`);
+      }
+    });
+  },
+};

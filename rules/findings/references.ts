@@ -1,0 +1,116 @@
+/**
+ * The reference pass: every type id the module refers to must exist and be of a kind that makes
+ * sense where it is used (the kernel's resolve pass for user BTF and libbpf's sanity checks; the
+ * kernel skips it for module BTF, which is how a module from another build slips through).
+ * Against the wrong base, ids below the module's first own id land on unrelated base types.
+ */
+import { Kind, kindName } from '../../lib/btf/kinds.js';
+import { FindingContext, RefUse, useAccepts, useAcceptsVoid, useName } from '../../lib/diagnose/context.js';
+import { FindingRule } from './rule.js';
+
+/** Where in the referring type the reference sits, for messages. */
+function refWhere(ctx: FindingContext, fromIndex: number, use: RefUse, slot: number): string {
+  const t = ctx.own[fromIndex];
+  if (use === RefUse.Member && t.members) return `member ${slot} '${ctx.split.str(t.members[slot].nameOff) || '(anon)'}'`;
+  if (use === RefUse.Param && t.params) return `parameter ${slot}`;
+  if (use === RefUse.DatasecEntry) return `entry ${slot}`;
+  return useName(use);
+}
+
+/** Reports references of the given uses whose target exists but has the wrong kind (or is void). */
+function kindRule(id: string, uses: RefUse[], description: string): FindingRule {
+  const wanted = new Set(uses);
+  return {
+    id, severity: 'error', provesMismatch: true, description,
+    check(ctx, report) {
+      for (const r of ctx.refs) {
+        if (!wanted.has(r.use)) continue;
+        const kind = ctx.kindOf(r.id);
+        if (kind === undefined) continue; // dangling: type-id-out-of-range reports it
+        const typeId = ctx.startId + r.fromIndex;
+        if (r.id === 0) {
+          if (useAcceptsVoid(r.use)) continue;
+          // A nameless void last parameter is how BTF spells `...`.
+          if (r.use === RefUse.Param) {
+            const params = ctx.own[r.fromIndex].params!;
+            if (r.slot === params.length - 1 && params[r.slot].nameOff === 0) continue;
+          }
+          report(typeId, `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is void`);
+          continue;
+        }
+        if (!useAccepts(r.use, kind)) {
+          report(typeId, `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is ${ctx.describe(r.id)}, a ${kindName(kind)} cannot be used there`);
+        }
+      }
+    },
+  };
+}
+
+export const typeIdOutOfRange: FindingRule = {
+  id: 'type-id-out-of-range',
+  severity: 'error',
+  provesMismatch: true,
+  description: 'A referenced type id is past the last type of base plus module: the module expects more types than this base and it provide.',
+  check(ctx, report) {
+    for (const r of ctx.refs) {
+      if (r.id !== 0 && !ctx.split.has(r.id)) {
+        const typeId = ctx.startId + r.fromIndex;
+        report(typeId, `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} refers to type [${r.id}], past the last type [${ctx.nrTypes - 1}]`);
+      }
+    }
+  },
+};
+
+export const memberType = kindRule('member-type', [RefUse.Member],
+  'A struct or union member must have a data type (int, pointer, array, struct, union, enum, float, or a typedef/qualifier of one).');
+
+export const arrayType = kindRule('array-type', [RefUse.ArrayElem, RefUse.ArrayIndex],
+  'An array element must be a data type and its index type an integer.');
+
+export const pointerTarget = kindRule('pointer-target', [RefUse.Pointer],
+  'A pointer must point to void, a data type, a forward declaration or a function prototype, never to a FUNC, VAR, DATASEC or DECL_TAG.');
+
+export const modifierTarget = kindRule('modifier-target', [RefUse.Modifier],
+  'A typedef, const, volatile, restrict or type tag must name void, a data type, a forward declaration or a function prototype.');
+
+export const funcType = kindRule('func-type', [RefUse.Func],
+  'A FUNC must refer to a FUNC_PROTO.');
+
+export const funcProtoType = kindRule('func-proto-type', [RefUse.Return, RefUse.Param],
+  'A function prototype\'s return and parameter types must be data types (void only as return type, or as the last, nameless parameter for varargs).');
+
+export const varType = kindRule('var-type', [RefUse.Var],
+  'A VAR must have a data type.');
+
+export const datasecEntry = kindRule('datasec-entry', [RefUse.DatasecEntry],
+  'Each DATASEC entry must refer to a VAR.');
+
+export const declTagTarget: FindingRule = {
+  id: 'decl-tag-target',
+  severity: 'error',
+  provesMismatch: true,
+  description: 'A DECL_TAG must tag a struct, union, typedef, VAR or FUNC, and its component index must name an existing member or parameter (-1 for the whole type).',
+  check(ctx, report) {
+    for (const r of ctx.refs) {
+      if (r.use !== RefUse.DeclTag) continue;
+      const typeId = ctx.startId + r.fromIndex;
+      const kind = ctx.kindOf(r.id);
+      if (kind === undefined) continue;
+      if (r.id === 0 || !useAccepts(RefUse.DeclTag, kind)) {
+        report(typeId, `${ctx.describe(typeId)}: tags ${ctx.describe(r.id)}, which cannot carry a decl tag`);
+        continue;
+      }
+      const component = ctx.own[r.fromIndex].componentIdx ?? -1;
+      if (component === -1) continue;
+      let limit = -1;
+      if (kind === Kind.STRUCT || kind === Kind.UNION) limit = ctx.typeOf(r.id)!.vlen;
+      else if (kind === Kind.FUNC) {
+        const proto = ctx.typeOf(ctx.typeOf(r.id)!.sizeOrType);
+        limit = proto && proto.kind === Kind.FUNC_PROTO ? proto.vlen : -1;
+      }
+      if (component < -1 || component >= limit) {
+        report(typeId, `${ctx.describe(typeId)}: component index ${component} on ${ctx.describe(r.id)}, which has ${Math.max(limit, 0)} members or parameters`);
+      }
+    }
+  },
+};
