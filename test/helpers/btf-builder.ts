@@ -168,3 +168,60 @@ export function smallBase(): { builder: BtfBuilder; ids: Record<string, number> 
   const device = b.nextId - 1;
   return { builder: b, ids: { int, uint, long, char, listHead, pListHead, device } };
 }
+
+/**
+ * Re-orders a base's types (ids renumbered consistently: every reference follows its type) and
+ * returns the new raw BTF; strings stay as they are. `order[k]` is the old id of new id k+1; by
+ * default a seeded shuffle. Models a non-reproducible build: same types, other ids.
+ */
+export function permuteTypes(raw: Uint8Array, seed = 1, order?: number[]): Uint8Array {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const hdrLen = view.getUint32(4, true);
+  const typeOff = hdrLen + view.getUint32(8, true);
+  const typeLen = view.getUint32(12, true);
+  // Record offsets by old id.
+  const starts: number[] = [0];
+  for (let off = typeOff; off < typeOff + typeLen;) {
+    starts.push(off);
+    const info = view.getUint32(off + 4, true);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const extra: Record<number, number> = { 1: 4, 3: 12, 4: vlen * 12, 5: vlen * 12, 6: vlen * 8, 13: vlen * 8, 14: 4, 15: vlen * 12, 17: 4, 19: vlen * 12 };
+    off += 12 + (extra[kind] ?? 0);
+  }
+  const n = starts.length - 1;
+  if (!order) {
+    order = Array.from({ length: n }, (_, i) => i + 1);
+    let s = seed >>> 0 || 1;
+    for (let i = n - 1; i > 0; i--) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      const j = s % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+  }
+  const newIdOf = new Uint32Array(n + 1);
+  order.forEach((oldId, k) => { newIdOf[oldId] = k + 1; });
+  const remap = (id: number): number => (id === 0 || id > n ? id : newIdOf[id]);
+  const out = new Uint8Array(raw.length);
+  out.set(raw.subarray(0, typeOff));
+  const ov = new DataView(out.buffer);
+  let w = typeOff;
+  for (const oldId of order) {
+    const off = starts[oldId];
+    const end = oldId < n ? starts[oldId + 1] : typeOff + typeLen;
+    out.set(raw.subarray(off, end), w);
+    const info = view.getUint32(off + 4, true);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const fix = (at: number): void => ov.setUint32(w + at, remap(view.getUint32(off + at, true)), true);
+    if ([2, 8, 9, 10, 11, 12, 13, 14, 17, 18].includes(kind)) fix(8);
+    if (kind === 3) { fix(12); fix(16); }
+    if (kind === 4 || kind === 5) for (let k = 0; k < vlen; k++) fix(12 + k * 12 + 4);
+    if (kind === 13) for (let k = 0; k < vlen; k++) fix(12 + k * 8 + 4);
+    if (kind === 15) for (let k = 0; k < vlen; k++) fix(12 + k * 12);
+    w += end - off;
+  }
+  // The rest (the string section) as it was.
+  out.set(raw.subarray(typeOff + typeLen), w);
+  return out;
+}

@@ -1,0 +1,230 @@
+/**
+ * lib/abi: base diff kinds, named-type counts, per-module validity across bases, symvers, verdict —
+ * on hand-built BTF and on the real Debian bases bundled in samples/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { xz } from '@napi-rs/lzma';
+import { describe, expect, it } from 'vitest';
+import { Btf } from '../lib/btf/btf.js';
+import { Kind } from '../lib/btf/kinds.js';
+import {
+  abiVerdict, compareBases, compareSymvers, moduleStaysValid, parseSymvers, summarizeDirection,
+} from '../lib/abi/index.js';
+import type { AbiModule } from '../lib/abi/index.js';
+import { BtfBuilder, permuteTypes, smallBase } from './helpers/btf-builder.js';
+import { samplesDir } from './helpers/kernels.js';
+
+/** The small base plus a few more types, so permutations and cycles have something to move. */
+function richBase(extra?: (b: BtfBuilder, ids: Record<string, number>) => void): BtfBuilder {
+  const { builder: b, ids } = smallBase();
+  // Two structs pointing at each other: a cycle through pointers.
+  const fwdA = b.nextId;
+  const pa = b.add({ kind: Kind.PTR, sizeOrType: fwdA + 3 });
+  const sB = b.struct('node_b', 8, [{ name: 'a', type: pa, bitsOffset: 0 }]);
+  const pb = b.ptr(sB);
+  b.struct('node_a', 16, [{ name: 'b', type: pb, bitsOffset: 0 }, { name: 'n', type: ids.int, bitsOffset: 64 }]);
+  const proto = b.funcProto(ids.int, [{ name: 'dev', type: b.ptr(ids.device) }]);
+  b.func('device_probe', proto);
+  b.enum('state', 4, [['STATE_A', 0], ['STATE_B', 1]]);
+  b.typedef('state_t', b.nextId - 1);
+  extra?.(b, ids);
+  return b;
+}
+
+const parse = (raw: Uint8Array): Btf => Btf.parseBase(raw);
+
+describe('compareBases on hand-built bases', () => {
+  it('a base against itself is identical', () => {
+    const raw = richBase().build();
+    const c = compareBases(parse(raw), parse(raw.slice()));
+    expect(c.diff).toMatchObject({ kind: 'identical', firstTypeId: null, firstStrOff: null, added: 0, removed: 0, changed: 0 });
+  });
+
+  it('the same types re-ordered (ids renumbered consistently) are permuted, for every seed', () => {
+    const raw = richBase().build();
+    for (const seed of [1, 2, 3, 7, 42]) {
+      const shuffled = permuteTypes(raw, seed);
+      const c = compareBases(parse(raw), parse(shuffled));
+      expect(c.diff.kind).toBe('permuted');
+      expect(c.diff.firstTypeId).not.toBeNull();
+      expect(c.diff.firstStrOff).toBeNull();
+      expect([c.diff.added, c.diff.removed, c.diff.changed]).toEqual([0, 0, 0]);
+    }
+  });
+
+  it('types and strings appended at the end are appended', () => {
+    const old = richBase();
+    const neu = richBase((b, ids) => { b.struct('brand_new', 4, [{ name: 'x', type: ids.int, bitsOffset: 0 }]); });
+    const c = compareBases(parse(old.build()), parse(neu.build()));
+    expect(c.diff).toMatchObject({ kind: 'appended', firstTypeId: old.nextId, firstStrOff: old.strLen, added: 1, removed: 0, changed: 0 });
+  });
+
+  it('a changed member is changed: first divergent id and string offset, counts by name', () => {
+    const old = smallBase().builder;
+    const { builder: neu, ids } = smallBase();
+    void ids;
+    // Same prefix, then a struct whose layout differs and one more named type.
+    const o1 = old.struct('widget', 8, [{ name: 'w', type: 1, bitsOffset: 0 }]);
+    old.struct('gone', 4, [{ name: 'g', type: 1, bitsOffset: 0 }]);
+    const n1 = neu.struct('widget', 16, [{ name: 'w', type: 3, bitsOffset: 0 }]);
+    neu.typedef('added_t', 1);
+    expect(o1).toBe(n1);
+    const c = compareBases(parse(old.build()), parse(neu.build()));
+    expect(c.diff.kind).toBe('changed');
+    expect(c.diff.firstTypeId).toBe(o1);
+    expect(c.diff.firstStrOff).toBe(old.str('gone') === neu.str('added_t') ? null : Math.min(old.str('gone'), neu.str('added_t')));
+    expect(c.diff).toMatchObject({ added: 1, removed: 1, changed: 1 });
+    expect(c.diff.examples).toEqual({ added: ['TYPEDEF added_t'], removed: ['STRUCT gone'], changed: ['STRUCT widget'] });
+  });
+
+  it('a change deep down changes only the type that holds it, not every type pointing at it', () => {
+    const mk = (size: number) => {
+      const b = new BtfBuilder();
+      const int = b.int('int', 4, 32, 1);
+      const inner = b.struct('inner', size, [{ name: 'v', type: int, bitsOffset: 0 }]);
+      b.struct('outer', 8, [{ name: 'p', type: b.ptr(inner), bitsOffset: 0 }]);
+      return b.build();
+    };
+    const c = compareBases(parse(mk(4)), parse(mk(8)));
+    expect(c.diff).toMatchObject({ kind: 'changed', added: 0, removed: 0, changed: 1, examples: { changed: ['STRUCT inner'] } });
+    // Deep identity does see it: outer refers to a changed type.
+    expect(c.identity.sameAt(4)).toBe(false);
+  });
+
+  it('handles a 1500-deep modifier chain and a long pointer cycle without recursion', () => {
+    const mk = (last: number) => {
+      const b = new BtfBuilder();
+      const int = b.int('int', 4, 32, 1);
+      let t = int;
+      for (let i = 0; i < 1500; i++) t = b.modifier(Kind.CONST, t);
+      b.typedef('deep_t', t);
+      const first = b.nextId;
+      for (let i = 0; i < 500; i++) b.ptr(i === 499 ? first : b.nextId + 1);
+      b.struct('ring', 8, [{ name: 'p', type: first, bitsOffset: last }]);
+      return b.build();
+    };
+    const raw = mk(0);
+    expect(compareBases(parse(raw), parse(permuteTypes(raw, 5))).diff.kind).toBe('permuted');
+    expect(compareBases(parse(raw), parse(mk(32))).diff).toMatchObject({ kind: 'changed', changed: 1 });
+  });
+});
+
+describe('moduleStaysValid', () => {
+  /** A module on top of `base` using int, struct primary_device and the string "flags". */
+  function moduleOn(base: BtfBuilder, ids: Record<string, number>): Uint8Array {
+    const m = BtfBuilder.splitOf(base);
+    const p = m.ptr(ids.device);
+    m.struct('my_dev', 16, [{ name: 'dev', type: p, bitsOffset: 0 }, { name: 'flags', type: ids.int, bitsOffset: 64 }]);
+    return m.build();
+  }
+
+  it('valid on an identical base and on one where only an unreferenced type changed', () => {
+    const { builder: a, ids } = smallBase();
+    a.struct('unrelated', 4, [{ name: 'u', type: ids.int, bitsOffset: 0 }]);
+    const { builder: b } = smallBase();
+    b.struct('unrelated', 4, [{ name: 'u', type: ids.int, bitsOffset: 24 }]);
+    const mod = moduleOn(a, ids);
+    const c = compareBases(parse(a.build()), parse(b.build()));
+    expect(c.diff.kind).toBe('changed');
+    const v = moduleStaysValid(mod, c.oldBase, c.newBase, c.identity, 'old');
+    expect(v).toMatchObject({ valid: true, reason: null });
+    expect(v.baseTypeRefs).toBe(2);
+  });
+
+  it('invalid when a referenced base type changed deep down, or on a permuted base', () => {
+    const { builder: a, ids } = smallBase();
+    const mod = moduleOn(a, ids);
+    // Same counts, but struct primary_device's member "flags" now is a long (deep change).
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, 32, 1);
+    const uint = b.int('unsigned int', 4, 32);
+    const long = b.int('long', 8, 64, 1);
+    b.int('char', 1, 8, 1);
+    const lh = b.struct('list_head', 16, []);
+    b.ptr(lh);
+    b.struct('primary_device', 8, [{ name: 'id', type: int, bitsOffset: 0 }, { name: 'flags', type: long, bitsOffset: 32 }]);
+    void uint;
+    const changed = compareBases(parse(a.build()), parse(b.build()));
+    const v = moduleStaysValid(mod, changed.oldBase, changed.newBase, changed.identity, 'old');
+    expect(v.valid).toBe(false);
+    expect(v.reason).toContain("STRUCT 'primary_device'");
+
+    const permuted = compareBases(parse(a.build()), parse(permuteTypes(a.build(), 3)));
+    expect(permuted.diff.kind).toBe('permuted');
+    expect(moduleStaysValid(mod, permuted.oldBase, permuted.newBase, permuted.identity, 'old').valid).toBe(false);
+  });
+
+  it('invalid when the base grew: its own ids and strings shift', () => {
+    const { builder: a, ids } = smallBase();
+    const mod = moduleOn(a, ids);
+    const { builder: b } = smallBase();
+    b.typedef('extra_t', ids.int);
+    const c = compareBases(parse(a.build()), parse(b.build()));
+    expect(c.diff.kind).toBe('appended');
+    const v = moduleStaysValid(mod, c.oldBase, c.newBase, c.identity, 'old');
+    expect(v.valid).toBe(false);
+    expect(v.reason).toMatch(/own type ids start at 8, the other base has 9 types/);
+  });
+
+  it('reads the module against its own side (built against new)', () => {
+    const { builder: a, ids } = smallBase();
+    const c = compareBases(parse(a.build()), parse(a.build()));
+    expect(moduleStaysValid(moduleOn(a, ids), c.newBase, c.oldBase, c.identity, 'new').valid).toBe(true);
+  });
+});
+
+describe('symvers and the verdict line', () => {
+  const oldSyms = parseSymvers('0x12345678\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0xdeadbeef\tkmalloc\tvmlinux\tEXPORT_SYMBOL_GPL\n');
+  const sameSyms = parseSymvers('0x12345678\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0xdeadbeef\tkmalloc\tvmlinux\tEXPORT_SYMBOL_GPL\n0x00000001\tnew_sym\tvmlinux\tEXPORT_SYMBOL\n');
+  const otherSyms = parseSymvers('0x12345679\tprintk\tvmlinux\tEXPORT_SYMBOL\n');
+
+  it('compares CRCs: additions are compatible, changes and removals are not', () => {
+    expect(compareSymvers(oldSyms, sameSyms)).toMatchObject({ common: 2, crcChanged: 0, onlyOld: 0, onlyNew: 1, compatible: true });
+    expect(compareSymvers(oldSyms, otherSyms)).toMatchObject({ common: 1, crcChanged: 1, onlyOld: 1, compatible: false });
+    expect(() => parseSymvers('printk 0x1\n')).toThrow(/line 1 is not a Module.symvers entry/);
+  });
+
+  it('says "symbol-CRC compatible but BTF incompatible" when that is the trap', () => {
+    const { builder: a } = smallBase();
+    const { builder: b, ids } = smallBase();
+    b.typedef('extra_t', ids.int);
+    const diff = compareBases(parse(a.build()), parse(b.build())).diff;
+    const mods: AbiModule[] = [
+      { file: 'x.ko', module: 'x', status: 'rejected', kernelAccepted: false, errno: -22, staysValid: false, reason: 'r', error: null },
+      { file: 'y.ko', module: 'y', status: 'mismatch', kernelAccepted: true, errno: 0, staysValid: false, reason: 'r', error: null },
+      { file: 'z.ko', module: 'z', status: 'no-btf', kernelAccepted: null, errno: null, staysValid: null, reason: null, error: null },
+    ];
+    const dir = summarizeDirection({ version: '6.1', allowBtfMismatch: false }, mods, 0);
+    expect(dir).toMatchObject({ modules: 3, accepted: 1, rejected: 1, noBtf: 1, silentMismatch: 1, staysValid: 0 });
+    const v = abiVerdict(diff, dir, dir, compareSymvers(oldSyms, sameSyms));
+    expect(v.compatible).toBe(false);
+    expect(v.line).toMatch(/^BTF-INCOMPATIBLE: new base appends 1 types/);
+    expect(v.line).toContain('symbol-CRC compatible but BTF incompatible');
+    const same = compareBases(parse(a.build()), parse(a.build())).diff;
+    expect(abiVerdict(same, null, null, null)).toEqual({ compatible: true, line: 'BTF-COMPATIBLE: bases identical' });
+    expect(abiVerdict(diff, null, null, null).line).toContain('no module trees given');
+  });
+});
+
+describe('compareBases on the bundled Debian bases (samples/)', () => {
+  const load = (abi: string): Btf => parse(new Uint8Array(xz.decompressSync(fs.readFileSync(path.join(samplesDir(), abi, 'vmlinux.btf.xz')))));
+
+  it('6.1.0-47 vs 6.1.0-56: changed, with the first divergent id/offset and named-type counts', () => {
+    const t0 = performance.now();
+    const c = compareBases(load('6.1.0-47-cloud-amd64'), load('6.1.0-56-cloud-amd64'));
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    expect(c.diff).toMatchObject({
+      kind: 'changed', firstTypeId: 37, firstStrOff: 4264, added: 333, removed: 161, changed: 269,
+      old: { types: 94976, strLen: 1689866 }, new: { types: 95247, strLen: 1694074 },
+    });
+    expect(c.diff.examples.changed).toContain('STRUCT task_struct');
+  });
+
+  it('a real base against itself is identical, re-ordered it is permuted', () => {
+    const raw = new Uint8Array(xz.decompressSync(fs.readFileSync(path.join(samplesDir(), '6.12.117+deb12-cloud-amd64', 'vmlinux.btf.xz'))));
+    expect(compareBases(parse(raw), parse(raw.slice())).diff.kind).toBe('identical');
+    const c = compareBases(parse(raw), parse(permuteTypes(raw, 11)));
+    expect(c.diff).toMatchObject({ kind: 'permuted', added: 0, removed: 0, changed: 0, firstStrOff: null });
+  });
+});
