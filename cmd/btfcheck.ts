@@ -16,6 +16,7 @@ export async function runYargs(argv: string[] = hideBin(process.argv)): Promise<
     .middleware((argv) => setLogLevel(String(argv['log-level'])))
     .command(checkCommand)
     .command(demoCommand)
+    .command((await import('./commands/abi.js')).abiCommand)
     .demandCommand(1, 'Name a command; see btfcheck --help.')
     .strict()
     .recommendCommands()

@@ -7,7 +7,7 @@ export { jointIdentity } from './identity.js';
 export type { JointIdentity } from './identity.js';
 export { declarationSignature, namedTypeChanges } from './named.js';
 export type { NamedTypeChanges } from './named.js';
-export { moduleStaysValid, splitReferences } from './module-validity.js';
+export { moduleStaysValid, shiftReason, splitReferences } from './module-validity.js';
 export type { BuiltAgainst, ModuleValidity } from './module-validity.js';
 export { compareSymvers, parseSymvers } from './symvers.js';
 export type { Symvers, SymversComparison } from './symvers.js';

@@ -54,6 +54,23 @@ export function splitReferences(split: Btf): { typeIds: number[]; strOffs: numbe
   return { typeIds, strOffs };
 }
 
+const signed = (n: number): string => (n > 0 ? `+${n}` : String(n));
+
+/**
+ * Why no module of `own` can stay valid on `other` whatever it refers to: split BTF numbers its own
+ * types and strings from the end of the base, so a base of another size shifts all of them. Null
+ * when both bases have the same size.
+ */
+export function shiftReason(own: Btf, other: Btf): string | null {
+  if (own.nrTypes !== other.nrTypes) {
+    return `its own type ids start at ${own.nrTypes}, the other base has ${other.nrTypes} types: every id it defines is read ${signed(other.nrTypes - own.nrTypes)} off`;
+  }
+  if (own.strLen !== other.strLen) {
+    return `its own strings start at offset ${own.strLen}, the other base has ${other.strLen} string bytes: every name it defines is read ${signed(other.strLen - own.strLen)} bytes off`;
+  }
+  return null;
+}
+
 /**
  * @param moduleBtf the module's raw .BTF
  * @param own the base it was built against, @param other the base it would be loaded on
@@ -68,12 +85,8 @@ export function moduleStaysValid(moduleBtf: Uint8Array, own: Btf, other: Btf, id
   for (const off of strOffs) if (off > 0 && off < own.strLen) baseStrs.add(off);
   const result = (reason: string | null): ModuleValidity => ({ valid: reason === null, reason, baseTypeRefs: baseTypes.size, baseStrRefs: baseStrs.size });
 
-  if (own.nrTypes !== other.nrTypes) {
-    return result(`its own type ids start at ${own.nrTypes}, the other base has ${other.nrTypes} types: every id it defines is read ${other.nrTypes - own.nrTypes > 0 ? '+' : ''}${other.nrTypes - own.nrTypes} off`);
-  }
-  if (own.strLen !== other.strLen) {
-    return result(`its own strings start at offset ${own.strLen}, the other base has ${other.strLen} string bytes: every name it defines is read ${other.strLen - own.strLen > 0 ? '+' : ''}${other.strLen - own.strLen} bytes off`);
-  }
+  const shift = shiftReason(own, other);
+  if (shift) return result(shift);
   const same = (id: number): boolean => {
     const a = builtAgainst === 'old' ? identity.oldClass(id) : identity.newClass(id);
     const b = builtAgainst === 'old' ? identity.newClass(id) : identity.oldClass(id);

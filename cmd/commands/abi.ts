@@ -1,0 +1,291 @@
+/**
+ * `btfcheck abi --old OLD --new NEW`: are two kernel builds BTF-compatible? Compares the bases, then
+ * checks NEW's modules on OLD's kernel (the "ABI-compatible update" a distro ships under one ABI
+ * name) and OLD's modules on NEW's kernel, and ends with one verdict line a job can gate on.
+ */
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import zlib from 'node:zlib';
+import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
+import {
+  AbiModule, abiVerdict, BaseComparison, compareBases, compareSymvers, DirectionSummary, moduleStaysValid,
+  parseSymvers, shiftReason, summarizeDirection, Symvers, SymversComparison,
+} from '../../lib/abi/index.js';
+import type { BaseDiff } from '../../lib/abi/index.js';
+import type { KernelSettings } from '../../lib/check.js';
+import { toJson } from '../../lib/report/model.js';
+import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
+import { LoadedBase, loadModule } from '../io/index.js';
+import { resolveKernelSettings } from '../kernel-settings.js';
+import { loadBaseOrExit, runChecks } from '../run-checks.js';
+
+export interface AbiArgs {
+  old: string;
+  new: string;
+  oldModules?: string[];
+  newModules?: string[];
+  oldSymvers?: string;
+  newSymvers?: string;
+  kernel?: string;
+  config?: string;
+  allowBtfMismatch?: boolean;
+  format: 'text' | 'json';
+  jobs?: number;
+}
+
+export const ABI_OPTIONS = {
+  old: { type: 'string', demandOption: true, describe: 'the old build: a base file (vmlinux, vmlinuz, raw BTF) or an unpacked kernel package root (boot/vmlinuz-*, lib/modules/*)' },
+  new: { type: 'string', demandOption: true, describe: 'the new build, as --old' },
+  'old-modules': { type: 'string', array: true, describe: 'the old build\'s modules (files or directories; default: lib/modules/<release> of the package root)' },
+  'new-modules': { type: 'string', array: true, describe: 'the new build\'s modules, as --old-modules' },
+  'old-symvers': { type: 'string', describe: 'the old build\'s Module.symvers (plain or .gz/.xz), to compare symbol CRCs' },
+  'new-symvers': { type: 'string', describe: 'the new build\'s Module.symvers' },
+  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay on both sides: 6.1 or 6.12 (default: each base\'s release)' },
+  config: { type: 'string', describe: 'kernel .config for CONFIG_MODULE_ALLOW_BTF_MISMATCH on both sides (default: each package root\'s boot/config-*, else n)' },
+  'allow-btf-mismatch': { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y on both sides (overrides --config)' },
+  format: { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'report format' },
+  jobs: { alias: 'j', type: 'number', describe: 'worker threads for large module trees (default: CPU count)' },
+} as const;
+
+export const abiCommand: CommandModule<object, AbiArgs> = {
+  command: 'abi',
+  describe: 'Are two kernel builds BTF-compatible? Base diff, each build\'s modules on the other\'s kernel, one verdict line',
+  builder: (y: Argv) =>
+    y
+      .options(ABI_OPTIONS as unknown as Record<string, Options>)
+      .example('$0 abi --old pkg-6.1.0-47/ --new pkg-6.1.0-56/', 'two unpacked linux-image packages (dpkg -x): bases and module trees found inside')
+      .example('$0 abi --old old/vmlinux --new new/boot/vmlinuz-6.12.117 --new-modules new/lib/modules/6.12.117', 'base files, with module trees given explicitly')
+      .example('$0 abi --old A/ --new B/ --old-symvers A/Module.symvers --new-symvers B/Module.symvers', 'also compare symbol CRCs: catches "CRC-compatible but BTF-incompatible"')
+      .example('$0 abi --old A/ --new B/ --format json | jq .verdict', 'JSON for an ABI-tracking job; exit 0 compatible, 1 not, 2 input error')
+      .epilogue('Exit status: 0 BTF-compatible, 1 not (a module of one build would be rejected or silently mismatched on the other\'s kernel), 2 usage or input error.') as unknown as Argv<AbiArgs>,
+  handler: async (args: ArgumentsCamelCase<AbiArgs>) => {
+    process.exitCode = await runAbi(args);
+  },
+};
+
+/** One build as found on the command line. */
+interface Side {
+  label: 'old' | 'new';
+  basePath: string;
+  modulePaths: string[];
+  symvers?: string;
+  config?: string;
+}
+
+const isDir = (p: string): boolean => {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+const listDir = (p: string): string[] => {
+  try {
+    return fs.readdirSync(p).sort();
+  } catch {
+    return [];
+  }
+};
+
+/** Finds base, module tree, .config and symvers of an unpacked kernel package root. */
+export function resolvePackageRoot(root: string): { basePath: string; release: string | null; modules: string | null; config?: string; symvers?: string } {
+  const boot = nodePath.join(root, 'boot');
+  const images = listDir(boot).filter((f) => /^(vmlinuz|vmlinux)-/.test(f) && !/\.(old|sig)$/.test(f));
+  const moduleRoots = [nodePath.join(root, 'lib', 'modules'), nodePath.join(root, 'usr', 'lib', 'modules')].filter(isDir);
+  const releases = moduleRoots.flatMap((m) => listDir(m).filter((r) => isDir(nodePath.join(m, r))).map((r) => ({ release: r, dir: nodePath.join(m, r) })));
+  let image: string | undefined;
+  if (images.length === 1) image = images[0];
+  else if (images.length > 1) {
+    // Several kernels in one root: the one that also has a module tree, if that is unambiguous.
+    const withModules = images.filter((f) => releases.some((r) => r.release === f.replace(/^vmlinu[xz]-/, '')));
+    if (withModules.length !== 1) throw new UsageError(`${root}: several kernels in boot/ (${images.join(', ')}); pass the base file itself`);
+    image = withModules[0];
+  }
+  if (!image) throw new UsageError(`${root}: no boot/vmlinuz-* in this directory (not an unpacked kernel package?); pass a base file`);
+  const release = image.replace(/^vmlinu[xz]-/, '');
+  const modules = releases.find((r) => r.release === release)?.dir ?? (releases.length === 1 ? releases[0].dir : null);
+  const config = nodePath.join(boot, `config-${release}`);
+  const symvers = [`symvers-${release}.gz`, `symvers-${release}.xz`, `symvers-${release}`].map((f) => nodePath.join(boot, f)).find((f) => fs.existsSync(f))
+    ?? (modules && fs.existsSync(nodePath.join(modules, 'build', 'Module.symvers')) ? nodePath.join(modules, 'build', 'Module.symvers') : undefined);
+  return { basePath: nodePath.join(boot, image), release, modules, config: fs.existsSync(config) ? config : undefined, symvers };
+}
+
+function resolveSide(label: 'old' | 'new', arg: string, modules: string[] | undefined, symvers: string | undefined): Side {
+  if (!fs.existsSync(arg)) throw new UsageError(`--${label} ${arg}: no such file or directory`);
+  if (isDir(arg)) {
+    const root = resolvePackageRoot(arg);
+    return { label, basePath: root.basePath, modulePaths: modules ?? (root.modules ? [root.modules] : []), symvers: symvers ?? root.symvers, config: root.config };
+  }
+  return { label, basePath: arg, modulePaths: modules ?? [], symvers };
+}
+
+/** Reads Module.symvers, plain or gzip/xz-compressed. */
+async function readSymvers(path: string): Promise<Symvers> {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`${path}: ${errorMessage(e)}`);
+  }
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
+  else if (bytes[0] === 0xfd && bytes[1] === 0x37) {
+    const { xz } = await import('@napi-rs/lzma');
+    bytes = xz.decompressSync(bytes);
+  }
+  try {
+    return parseSymvers(bytes.toString('latin1'));
+  } catch (e) {
+    throw new UsageError(`${path}: ${errorMessage(e)}`);
+  }
+}
+
+export interface AbiReport {
+  old: SideReport;
+  new: SideReport;
+  baseDiff: BaseDiff;
+  newOnOld: DirectionSummary | null;
+  oldOnNew: DirectionSummary | null;
+  symvers: SymversComparison | null;
+  compatible: boolean;
+  verdict: string;
+  modules: { newOnOld: AbiModule[]; oldOnNew: AbiModule[] };
+}
+
+interface SideReport {
+  base: string;
+  release: string | null;
+  types: number;
+  strLen: number;
+  sha256: string;
+  modules: string[];
+  symvers: string | null;
+}
+
+/**
+ * One direction: the modules built against `own`, checked on `other`'s kernel, and whether each
+ * stays valid (its references mean the same in `other`).
+ */
+async function direction(side: Side, own: LoadedBase, other: LoadedBase, cmp: BaseComparison, settings: KernelSettings, jobs?: number): Promise<{ summary: DirectionSummary; modules: AbiModule[] }> {
+  const { results } = await runChecks(other, side.modulePaths, settings, { diagnose: true, jobs });
+  const shift = cmp.diff.kind === 'identical' ? null : shiftReason(own.btf, other.btf);
+  const modules: AbiModule[] = [];
+  let loadsWithoutBtf = 0;
+  for (const r of results.results) {
+    const m: AbiModule = {
+      file: r.file, module: r.module, status: r.status, kernelAccepted: r.kernel && r.status !== 'no-btf' ? r.kernel.accepted : null,
+      errno: r.kernel && r.status !== 'no-btf' ? r.kernel.errno : null, staysValid: null, reason: null, error: r.error,
+    };
+    if (r.kernel && !r.kernel.accepted && r.kernel.loads && r.status === 'rejected') loadsWithoutBtf++;
+    if (r.status !== 'no-btf' && r.status !== 'error') {
+      if (cmp.diff.kind === 'identical') m.staysValid = true;
+      else if (shift) {
+        // A base of another size shifts every module alike: no need to read them again.
+        m.staysValid = false;
+        m.reason = shift;
+      } else {
+        try {
+          const loaded = await loadModule(r.file);
+          const v = moduleStaysValid(loaded.btf!, own.btf, other.btf, cmp.identity, side.label);
+          m.staysValid = v.valid;
+          m.reason = v.reason;
+        } catch (e) {
+          m.staysValid = false;
+          m.reason = `cannot read its BTF against its own base: ${errorMessage(e)}`;
+        }
+      }
+    }
+    modules.push(m);
+  }
+  return { summary: summarizeDirection({ version: settings.version, allowBtfMismatch: settings.allowBtfMismatch }, modules, loadsWithoutBtf), modules };
+}
+
+export async function runAbi(args: AbiArgs): Promise<number> {
+  const oldSide = resolveSide('old', args.old, args.oldModules, args.oldSymvers);
+  const newSide = resolveSide('new', args.new, args.newModules, args.newSymvers);
+  if (!!oldSide.symvers !== !!newSide.symvers && (args.oldSymvers || args.newSymvers)) {
+    throw new UsageError('give Module.symvers of both builds (--old-symvers and --new-symvers), or of neither');
+  }
+  const oldBase = await loadBaseOrExit(oldSide.basePath);
+  const newBase = await loadBaseOrExit(newSide.basePath);
+  if (!oldBase || !newBase) return EXIT_ERROR;
+  // Each direction replays the kernel the modules would be loaded into.
+  const settingsFor = (side: Side, base: LoadedBase): KernelSettings =>
+    resolveKernelSettings({ kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch }, base).settings;
+  const oldKernel = settingsFor(oldSide, oldBase);
+  const newKernel = settingsFor(newSide, newBase);
+
+  const cmp = compareBases(oldBase.btf, newBase.btf);
+  const newOnOld = newSide.modulePaths.length ? await direction(newSide, newBase, oldBase, cmp, oldKernel, args.jobs) : null;
+  const oldOnNew = oldSide.modulePaths.length ? await direction(oldSide, oldBase, newBase, cmp, newKernel, args.jobs) : null;
+  const symvers = oldSide.symvers && newSide.symvers
+    ? compareSymvers(await readSymvers(oldSide.symvers), await readSymvers(newSide.symvers))
+    : null;
+  const verdict = abiVerdict(cmp.diff, newOnOld?.summary ?? null, oldOnNew?.summary ?? null, symvers);
+
+  const sideReport = (side: Side, base: LoadedBase): SideReport => ({
+    base: base.file, release: base.release ?? null, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256,
+    modules: side.modulePaths, symvers: side.symvers ?? null,
+  });
+  const report: AbiReport = {
+    old: sideReport(oldSide, oldBase),
+    new: sideReport(newSide, newBase),
+    baseDiff: cmp.diff,
+    newOnOld: newOnOld?.summary ?? null,
+    oldOnNew: oldOnNew?.summary ?? null,
+    symvers,
+    compatible: verdict.compatible,
+    verdict: verdict.line,
+    modules: { newOnOld: newOnOld?.modules ?? [], oldOnNew: oldOnNew?.modules ?? [] },
+  };
+  await writeOut(args.format === 'json' ? toJson(report) : renderAbiText(report));
+  const errors = (report.newOnOld?.errors ?? 0) + (report.oldOnNew?.errors ?? 0);
+  if (errors > 0) return EXIT_ERROR;
+  return verdict.compatible ? EXIT_OK : EXIT_FAIL;
+}
+
+/** Problem modules listed per direction in text before "(+N more)". */
+const MAX_LISTED = 10;
+
+export function renderAbiText(r: AbiReport): string {
+  const lines: string[] = [];
+  const side = (label: string, s: SideReport): string =>
+    `${label}: ${s.base}${s.release ? ` (${s.release})` : ''}: ${s.types} types, ${s.strLen} string bytes` +
+    (s.modules.length ? `; modules: ${s.modules.join(', ')}` : '; no module tree');
+  lines.push(side('old', r.old), side('new', r.new), '');
+  const d = r.baseDiff;
+  const where = d.kind === 'identical' ? '' : ` — first divergent type [${d.firstTypeId ?? '-'}], string offset ${d.firstStrOff ?? '-'}`;
+  lines.push(`base diff: ${d.kind}${where}`);
+  if (d.kind !== 'identical') {
+    lines.push(`  named types: ${d.added} added, ${d.removed} removed, ${d.changed} changed`);
+    for (const [what, names] of Object.entries(d.examples)) if (names.length) lines.push(`  e.g. ${what}: ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''}`);
+  }
+  const dir = (label: string, s: DirectionSummary | null, modules: AbiModule[]): void => {
+    lines.push('');
+    if (!s) {
+      lines.push(`${label}: no modules given`);
+      return;
+    }
+    lines.push(`${label} (kernel ${s.kernel.version}, CONFIG_MODULE_ALLOW_BTF_MISMATCH=${s.kernel.allowBtfMismatch ? 'y' : 'n'}): ${s.modules} modules`);
+    lines.push(`  kernel: ${s.accepted} BTF accepted, ${s.rejected} rejected${s.loadsWithoutBtf ? ` (${s.loadsWithoutBtf} still load, without BTF)` : ''}, ${s.noBtf} without BTF, ${s.errors} unreadable`);
+    lines.push(`  ${s.staysValid} stay valid on the other base; ${s.silentMismatch} accepted but silently mismatched`);
+    const bad = modules.filter((m) => m.status === 'error' || m.kernelAccepted === false || m.staysValid === false);
+    // A base of another size gives every module the same reason: say it once.
+    const shared = bad.length > 1 && bad.every((m) => m.reason === bad[0].reason) ? bad[0].reason : null;
+    if (shared) lines.push(`  every module listed: ${shared}`);
+    for (const m of bad.slice(0, MAX_LISTED)) {
+      const what = m.status === 'error' ? `ERROR ${m.error}` : m.kernelAccepted === false ? `REJECTED errno ${m.errno}` : 'MISMATCH (accepted)';
+      lines.push(`  ${what.padEnd(19)} ${m.module ?? '?'}${m.reason && !shared ? `: ${m.reason}` : ''}`);
+    }
+    if (bad.length > MAX_LISTED) lines.push(`  (+${bad.length - MAX_LISTED} more; --format json lists every module)`);
+  };
+  dir("NEW's modules on OLD's kernel", r.newOnOld, r.modules.newOnOld);
+  dir("OLD's modules on NEW's kernel", r.oldOnNew, r.modules.oldOnNew);
+  if (r.symvers) {
+    const s = r.symvers;
+    lines.push('', `symbol CRCs (Module.symvers): ${s.common} common, ${s.crcChanged} changed, ${s.onlyOld} only old, ${s.onlyNew} only new: ${s.compatible ? 'compatible' : 'incompatible'}`);
+    for (const e of s.examples.slice(0, 5)) lines.push(`  ${e}`);
+  }
+  lines.push('', r.verdict);
+  return lines.join('\n') + '\n';
+}
