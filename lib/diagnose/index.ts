@@ -113,10 +113,10 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
   const errorIds = new Set<number>();
   for (const rule of FINDING_RULES) {
     let n = 0;
-    const report = (typeId: number | null, message: string): void => {
+    const report = (typeId: number | null, message: string | (() => string)): void => {
       n++;
       if (rule.severity === 'error' && typeId !== null) errorIds.add(typeId);
-      if (n <= maxPerRule) a.findings.push({ rule: rule.id, severity: rule.severity, typeId, message });
+      if (n <= maxPerRule) a.findings.push({ rule: rule.id, severity: rule.severity, typeId, message: typeof message === 'string' ? message : message() });
     };
     try {
       rule.check(ctx, report);

@@ -32,7 +32,7 @@ export const nameOffsetOutOfRange: FindingRule = {
   check(ctx, report) {
     const total = ctx.split.strings.totalLength;
     forEachName(ctx, (id, off, what) => {
-      if (off >= total) report(id, `${ctx.describe(id)}: ${what} offset ${off} is past the end of the strings (${total} bytes with the base)`);
+      if (off >= total) report(id, () => `${ctx.describe(id)}: ${what} offset ${off} is past the end of the strings (${total} bytes with the base)`);
     });
   },
 };
@@ -49,13 +49,21 @@ export const nameMidString: FindingRule = {
       if (off === 0 || off >= strings.totalLength || strings.isStringStart(off)) return;
       const whole = strings.stringStartOf(off);
       const where = off < start ? 'base' : 'module';
-      report(id, `${ctx.describe(id)}: ${what} offset ${off} lands mid-string in the ${where} strings: ${quote(ctx.split.str(off))} is the tail of ${quote(whole === undefined ? undefined : ctx.split.str(whole))}`);
+      report(id, () => `${ctx.describe(id)}: ${what} offset ${off} lands mid-string in the ${where} strings: ${quote(ctx.split.str(off))} is the tail of ${quote(whole === undefined ? undefined : ctx.split.str(whole))}`);
     });
   },
 };
 
-/** C identifiers; dots are allowed because kernels accept them (and GCC emits `name.part.0`). */
-const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+/** C identifier characters; dots are allowed because kernels accept them (GCC emits `name.part.0`). */
+function isCIdentifier(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = bytes[i];
+    const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+    if (alpha || (i > start && ((c >= 0x30 && c <= 0x39) || c === 0x2e))) continue;
+    return false;
+  }
+  return true;
+}
 
 export const nonCName: FindingRule = {
   id: 'non-c-name',
@@ -63,16 +71,23 @@ export const nonCName: FindingRule = {
   provesMismatch: false,
   description: 'Names in the module\'s own strings should be C identifiers; names like `closure-0` or `core::fmt` are Rust (or other non-C) types leaking into BTF.',
   check(ctx, report) {
+    // One pass over the module's own strings first: nearly every module has no odd name at all.
+    const bytes = ctx.split.strings.bytes;
+    const odd = new Set<number>();
+    for (let at = 0; at < bytes.length;) {
+      let end = at;
+      while (end < bytes.length && bytes[end] !== 0) end++;
+      if (end > at && !isCIdentifier(bytes, at, end)) odd.add(at);
+      at = end + 1;
+    }
+    if (odd.size === 0) return;
     const from = ctx.ownStringsFrom;
     forEachName(ctx, (id, off, what, kind) => {
       // INT and FLOAT names ('long unsigned int'), DATASEC names ('.data..percpu') and tag values
       // are not identifiers by design.
-      if (off === 0 || off < from || kind === Kind.INT || kind === Kind.FLOAT || kind === Kind.DATASEC ||
+      if (off === 0 || !odd.has(off - from) || kind === Kind.INT || kind === Kind.FLOAT || kind === Kind.DATASEC ||
         kind === Kind.DECL_TAG || kind === Kind.TYPE_TAG) return;
-      const name = ctx.ownStringAt(off);
-      if (name !== undefined && name !== '' && !C_IDENTIFIER.test(name)) {
-        report(id, `${ctx.describe(id)}: ${what} ${quote(name)} is not a C identifier`);
-      }
+      report(id, () => `${ctx.describe(id)}: ${what} ${quote(ctx.ownStringAt(off))} is not a C identifier`);
     });
   },
 };

@@ -35,11 +35,11 @@ function kindRule(id: string, uses: RefUse[], description: string): FindingRule 
             const params = ctx.own[r.fromIndex].params!;
             if (r.slot === params.length - 1 && params[r.slot].nameOff === 0) continue;
           }
-          report(typeId, `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is void`);
+          report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is void`);
           continue;
         }
         if (!useAccepts(r.use, kind)) {
-          report(typeId, `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is ${ctx.describe(r.id)}, a ${kindName(kind)} cannot be used there`);
+          report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is ${ctx.describe(r.id)}, a ${kindName(kind)} cannot be used there`);
         }
       }
     },
@@ -55,7 +55,7 @@ export const typeIdOutOfRange: FindingRule = {
     for (const r of ctx.refs) {
       if (r.id !== 0 && !ctx.split.has(r.id)) {
         const typeId = ctx.startId + r.fromIndex;
-        report(typeId, `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} refers to type [${r.id}], past the last type [${ctx.nrTypes - 1}]`);
+        report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} refers to type [${r.id}], past the last type [${ctx.nrTypes - 1}]`);
       }
     }
   },
@@ -97,7 +97,7 @@ export const declTagTarget: FindingRule = {
       const kind = ctx.kindOf(r.id);
       if (kind === undefined) continue;
       if (r.id === 0 || !useAccepts(RefUse.DeclTag, kind)) {
-        report(typeId, `${ctx.describe(typeId)}: tags ${ctx.describe(r.id)}, which cannot carry a decl tag`);
+        report(typeId, () => `${ctx.describe(typeId)}: tags ${ctx.describe(r.id)}, which cannot carry a decl tag`);
         continue;
       }
       const component = ctx.own[r.fromIndex].componentIdx ?? -1;
@@ -109,7 +109,7 @@ export const declTagTarget: FindingRule = {
         limit = proto && proto.kind === Kind.FUNC_PROTO ? proto.vlen : -1;
       }
       if (component < -1 || component >= limit) {
-        report(typeId, `${ctx.describe(typeId)}: component index ${component} on ${ctx.describe(r.id)}, which has ${Math.max(limit, 0)} members or parameters`);
+        report(typeId, () => `${ctx.describe(typeId)}: component index ${component} on ${ctx.describe(r.id)}, which has ${Math.max(limit, 0)} members or parameters`);
       }
     }
   },

@@ -16,5 +16,6 @@ export interface FindingRule {
   description: string;
   /** True when a hit is evidence that the module was built against a different base. */
   provesMismatch: boolean;
-  check(ctx: FindingContext, report: (typeId: number | null, message: string) => void): void;
+  /** `message` may be a function: the runner formats only the findings it lists. */
+  check(ctx: FindingContext, report: (typeId: number | null, message: string | (() => string)) => void): void;
 }

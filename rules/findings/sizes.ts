@@ -32,7 +32,7 @@ export const memberSize: FindingRule = {
         if (m.bitfieldSize > 0) {
           const bytes = Math.ceil((m.bitfieldSize + (m.bitsOffset % 8)) / 8);
           if (byteOff > structSize || structSize - byteOff < bytes) {
-            report(typeId, `${ctx.describe(typeId)}: bitfield member '${memberName(ctx, m.nameOff)}' (bits ${m.bitsOffset}+${m.bitfieldSize}) exceeds the struct's ${structSize} bytes`);
+            report(typeId, () => `${ctx.describe(typeId)}: bitfield member '${memberName(ctx, m.nameOff)}' (bits ${m.bitsOffset}+${m.bitfieldSize}) exceeds the struct's ${structSize} bytes`);
           }
           continue;
         }
@@ -42,7 +42,7 @@ export const memberSize: FindingRule = {
           const int = ctx.typeOf(target)!.int!;
           const bits = int.bits + int.offset + (m.bitsOffset % 8);
           if (byteOff > structSize || structSize - byteOff < Math.ceil(bits / 8)) {
-            report(typeId, `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} (${ctx.describe(target)}) exceeds the struct's ${structSize} bytes`);
+            report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} (${ctx.describe(target)}) exceeds the struct's ${structSize} bytes`);
           }
           continue;
         }
@@ -50,14 +50,14 @@ export const memberSize: FindingRule = {
         if (!('size' in size)) {
           // Kinds that are never data types are reported by member-type; here only what resolves badly.
           if (tk !== Kind.FUNC && tk !== Kind.VAR && tk !== Kind.DATASEC && tk !== Kind.DECL_TAG && tk !== Kind.FUNC_PROTO || target !== m.type) {
-            report(typeId, `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' has no size: its type leads to ${'none' in size ? size.none : size.broken}`);
+            report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' has no size: its type leads to ${'none' in size ? size.none : size.broken}`);
           }
           continue;
         }
         if (m.bitsOffset % 8 !== 0) {
-          report(typeId, `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' of ${ctx.describe(m.type)} starts at bit ${m.bitsOffset}, not on a byte boundary`);
+          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' of ${ctx.describe(m.type)} starts at bit ${m.bitsOffset}, not on a byte boundary`);
         } else if (byteOff > structSize || structSize - byteOff < size.size) {
-          report(typeId, `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} is ${ctx.describe(m.type)} of ${size.size} bytes, past the struct's ${structSize} bytes`);
+          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} is ${ctx.describe(m.type)} of ${size.size} bytes, past the struct's ${structSize} bytes`);
         }
       }
     }
@@ -83,12 +83,12 @@ export const arraySize: FindingRule = {
         const tk = target === undefined ? undefined : ctx.kindOf(target);
         // Wrong kinds are array-type's; report only elements that should have a size and do not.
         if (target !== undefined && tk !== undefined && (tk === Kind.FWD || target !== elem || tk === Kind.ARRAY)) {
-          report(typeId, `${ctx.describe(typeId)}: element type ${ctx.describe(elem)} has no size: it leads to ${'none' in size ? size.none : size.broken}`);
+          report(typeId, () => `${ctx.describe(typeId)}: element type ${ctx.describe(elem)} has no size: it leads to ${'none' in size ? size.none : size.broken}`);
         }
         continue;
       }
       if (size.size * t.array!.nelems > U32_MAX) {
-        report(typeId, `${ctx.describe(typeId)}: ${t.array!.nelems} elements of ${size.size} bytes overflow 32 bits`);
+        report(typeId, () => `${ctx.describe(typeId)}: ${t.array!.nelems} elements of ${size.size} bytes overflow 32 bits`);
       }
     }
   },
@@ -106,14 +106,14 @@ export const datasecEntrySize: FindingRule = {
       const entry = sec.secinfos![r.slot];
       const typeId = ctx.startId + r.fromIndex;
       if (entry.offset > sec.sizeOrType || sec.sizeOrType - entry.offset < entry.size) {
-        report(typeId, `${ctx.describe(typeId)}: entry ${r.slot} (offset ${entry.offset}, ${entry.size} bytes) lies outside the section's ${sec.sizeOrType} bytes`);
+        report(typeId, () => `${ctx.describe(typeId)}: entry ${r.slot} (offset ${entry.offset}, ${entry.size} bytes) lies outside the section's ${sec.sizeOrType} bytes`);
         continue;
       }
       if (ctx.kindOf(r.id) !== Kind.VAR) continue; // datasec-entry reports it
       const varType = ctx.typeOf(r.id)!.sizeOrType;
       const size = ctx.sizeOf(varType);
       if ('size' in size && size.size !== entry.size) {
-        report(typeId, `${ctx.describe(typeId)}: entry ${r.slot} is ${entry.size} bytes but ${ctx.describe(r.id)} has type ${ctx.describe(varType)} of ${size.size} bytes`);
+        report(typeId, () => `${ctx.describe(typeId)}: entry ${r.slot} is ${entry.size} bytes but ${ctx.describe(r.id)} has type ${ctx.describe(varType)} of ${size.size} bytes`);
       }
     }
   },
@@ -146,7 +146,7 @@ export const typeCycle: FindingRule = {
       }
       if (cur !== undefined && state[cur] === 1) {
         const id = ctx.startId + cur;
-        report(id, `${ctx.describe(id)}: its chain of typedefs, qualifiers and arrays loops back to itself`);
+        report(id, () => `${ctx.describe(id)}: its chain of typedefs, qualifiers and arrays loops back to itself`);
       }
       for (const w of walk) state[w] = 2;
     }
