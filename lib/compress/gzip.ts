@@ -30,7 +30,11 @@ export function decompressGzip(input: Uint8Array, limits: DecompressLimits): Uin
     for (let at = 0; at < n && !done; at += SLICE) gunzip.push(input.subarray(at, Math.min(n, at + SLICE)), at + SLICE >= n);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`corrupt gzip data: ${(e as Error).message}`);
+    // Bytes after a complete member that do not start another (a payload found by scanning, with
+    // the rest of the file behind it) fail fflate's header check: they are not this stream's.
+    const trailing = total > 0 && /invalid gzip data/.test((e as Error).message);
+    if (!done && !trailing) throw new InputError(`corrupt gzip data: ${(e as Error).message}`);
+    done = true;
   }
   if (!done) throw new InputError('truncated gzip data');
   return concatChunks(chunks, total);

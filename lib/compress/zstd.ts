@@ -90,7 +90,8 @@ export function zstdFrames(input: Uint8Array): { frames: FrameInfo[]; end: numbe
       const type = (bh >> 1) & 3;
       const size = bh >>> 3;
       if (type === 3) throw new InputError(`bad zstd block type at offset ${p - 3}`);
-      if (size > blockMax && type !== 1) throw new InputError(`bad zstd block of ${size} bytes at offset ${p - 3} (blocks hold at most ${blockMax})`);
+      // Block_Maximum_Size bounds every block type, the regenerated size of RLE blocks included.
+      if (size > blockMax) throw new InputError(`bad zstd block of ${size} bytes at offset ${p - 3} (blocks hold at most ${blockMax})`);
       const stored = type === 1 ? 1 : size;
       if (stored > input.length - p) truncated();
       bound += type === 2 ? blockMax : size;
