@@ -1,0 +1,154 @@
+/**
+ * Issue 4, acceptance 2: `abi` on the real Debian builds. 6.1.0-47 vs 6.1.0-56 and 6.12.115 vs
+ * 6.12.117 are "changed" with the counts below (cross-checked by an independent, string-based
+ * count of named declarations); a base against itself is "identical"; a real base re-ordered with
+ * ids renumbered consistently is "permuted". The whole-package run goes through the CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compareBases } from '../../lib/abi/index.js';
+import { Btf } from '../../lib/btf/btf.js';
+import { Kind, KIND_NAMES } from '../../lib/btf/kinds.js';
+import { permuteTypes } from '../helpers/btf-builder.js';
+import { cliPath, repoRoot } from '../helpers/cli.js';
+import { requireKernels } from '../helpers/kernels.js';
+
+const root = requireKernels();
+const raw = (abi: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(root, abi, 'vmlinux.btf')));
+const base = (abi: string): Btf => Btf.parseBase(raw(abi));
+
+const COUNTED = new Set<number>([Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.FWD, Kind.TYPEDEF, Kind.FUNC, Kind.VAR, Kind.DATASEC, Kind.FLOAT]);
+
+/**
+ * An independent count: each named type spelled as text — its own fields, and everything anonymous
+ * it is made of spelled inline down to the next named type — then compared by kind and name.
+ */
+function declarations(btf: Btf): Map<string, string[]> {
+  const spell = (id: number, top: number, seen: Set<number>): string => {
+    if (id === 0) return 'void';
+    const t = btf.type(id);
+    if (!t) return `dangling(${id})`;
+    const name = btf.str(t.nameOff) ?? '';
+    if (name && id !== top) return `${t.kindName} ${name}`;
+    if (seen.has(id)) return `back(${[...seen].indexOf(id)})`;
+    seen.add(id);
+    const n = (off: number) => JSON.stringify(btf.str(off) ?? `@${off}`);
+    const parts = [t.kindName, JSON.stringify(name), String(t.info & 0x8000ffff)];
+    switch (t.kind) {
+      case Kind.INT: parts.push(`${t.sizeOrType}/${t.int!.encoding}/${t.int!.offset}/${t.int!.bits}`); break;
+      case Kind.ARRAY: parts.push(`[${t.array!.nelems}]`, spell(t.array!.type, top, seen), spell(t.array!.indexType, top, seen)); break;
+      case Kind.STRUCT: case Kind.UNION:
+        parts.push(String(t.sizeOrType), ...t.members!.map((m) => `${n(m.nameOff)}@${m.bitsOffset}:${m.bitfieldSize}=${spell(m.type, top, seen)}`));
+        break;
+      case Kind.ENUM: case Kind.ENUM64: parts.push(String(t.sizeOrType), ...t.values!.map((v) => `${n(v.nameOff)}=${v.value}`)); break;
+      case Kind.FUNC_PROTO: parts.push(spell(t.sizeOrType, top, seen), ...t.params!.map((p) => `${n(p.nameOff)}:${spell(p.type, top, seen)}`)); break;
+      case Kind.VAR: parts.push(String(t.linkage), spell(t.sizeOrType, top, seen)); break;
+      case Kind.DATASEC: parts.push(String(t.sizeOrType), ...t.secinfos!.map((s) => `${s.offset}+${s.size}=${spell(s.type, top, seen)}`)); break;
+      case Kind.DECL_TAG: parts.push(String(t.componentIdx), spell(t.sizeOrType, top, seen)); break;
+      case Kind.PTR: case Kind.TYPEDEF: case Kind.VOLATILE: case Kind.CONST: case Kind.RESTRICT: case Kind.TYPE_TAG: case Kind.FUNC:
+        parts.push(spell(t.sizeOrType, top, seen));
+        break;
+      default: parts.push(String(t.sizeOrType));
+    }
+    return `{${parts.join(' ')}}`;
+  };
+  const out = new Map<string, string[]>();
+  for (let id = 1; id < btf.nrTypes; id++) {
+    const t = btf.type(id)!;
+    const name = btf.str(t.nameOff) ?? '';
+    if (!name || !COUNTED.has(t.kind)) continue;
+    const key = `${KIND_NAMES[t.kind]} ${name}`;
+    const list = out.get(key) ?? [];
+    list.push(spell(id, id, new Set()));
+    out.set(key, list);
+  }
+  return out;
+}
+
+function independentCounts(a: Btf, b: Btf): { added: number; removed: number; changed: number } {
+  const before = declarations(a);
+  const after = declarations(b);
+  let added = 0;
+  let removed = 0;
+  let changed = 0;
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const olds = [...(before.get(key) ?? [])];
+    const news = [...(after.get(key) ?? [])];
+    const rest: string[] = [];
+    for (const s of olds) {
+      const i = news.indexOf(s);
+      if (i >= 0) news.splice(i, 1);
+      else rest.push(s);
+    }
+    const c = Math.min(rest.length, news.length);
+    changed += c;
+    removed += rest.length - c;
+    added += news.length - c;
+  }
+  return { added, removed, changed };
+}
+
+describe.each([
+  ['6.1.0-47-cloud-amd64', '6.1.0-56-cloud-amd64', { firstTypeId: 37, firstStrOff: 4264, added: 333, removed: 161, changed: 269 }],
+  ['6.12.115+deb12-cloud-amd64', '6.12.117+deb12-cloud-amd64', { firstTypeId: 150, firstStrOff: 40728, added: 20, removed: 6, changed: 27 }],
+])('%s vs %s', (oldAbi, newAbi, expected) => {
+  it('is "changed" with the first divergent type id and string offset and the named-type counts', () => {
+    const a = base(oldAbi);
+    const b = base(newAbi);
+    const t0 = performance.now();
+    const c = compareBases(a, b);
+    const ms = performance.now() - t0;
+    expect(c.diff).toMatchObject({ kind: 'changed', ...expected });
+    expect(ms).toBeLessThan(10_000);
+    // The counts agree with the independent text-based count.
+    expect(independentCounts(a, b)).toEqual({ added: expected.added, removed: expected.removed, changed: expected.changed });
+    // The first divergent id really is the first record that differs, and the one before is equal.
+    const rec = (btf: Btf, id: number) => { const t = btf.type(id)!; return btf.types.bytes.subarray(t.offset, t.offset + t.length).join(','); };
+    expect(rec(a, expected.firstTypeId)).not.toBe(rec(b, expected.firstTypeId));
+    expect(rec(a, expected.firstTypeId - 1)).toBe(rec(b, expected.firstTypeId - 1));
+    expect(a.strings.bytes[expected.firstStrOff]).not.toBe(b.strings.bytes[expected.firstStrOff]);
+  });
+
+  it('each base against itself is "identical"', () => {
+    for (const abi of [oldAbi, newAbi]) expect(compareBases(base(abi), base(abi)).diff.kind).toBe('identical');
+  });
+
+  it('a base re-ordered by the test helper (ids renumbered consistently) is "permuted"', () => {
+    const bytes = raw(newAbi);
+    const c = compareBases(Btf.parseBase(bytes), Btf.parseBase(permuteTypes(bytes, 2024)));
+    expect(c.diff).toMatchObject({ kind: 'permuted', added: 0, removed: 0, changed: 0, firstStrOff: null });
+  });
+});
+
+describe('btfcheck abi on the unpacked packages', () => {
+  it('6.12.115 vs 6.12.117: changed, every module rejected or mismatched both ways, exit 1', () => {
+    const r = spawnSync(process.execPath, [cliPath, 'abi', '--old', path.join(root, '6.12.115+deb12-cloud-amd64'), '--new', path.join(root, '6.12.117+deb12-cloud-amd64'), '--format', 'json'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.baseDiff).toMatchObject({ kind: 'changed', added: 20, removed: 6, changed: 27 });
+    expect(j.compatible).toBe(false);
+    expect(j.verdict).toMatch(/^BTF-INCOMPATIBLE: /);
+    for (const d of [j.newOnOld, j.oldOnNew]) {
+      expect(d.modules).toBeGreaterThan(1000);
+      expect(d.staysValid).toBe(0);
+      expect(d.accepted + d.rejected + d.noBtf + d.errors).toBe(d.modules);
+      expect(d.silentMismatch).toBe(d.accepted);
+    }
+    expect(j.modules.newOnOld.length).toBe(j.newOnOld.modules);
+  });
+
+  it('a package against itself: identical, every module valid, exit 0', () => {
+    const pkg = path.join(root, '6.1.0-47-cloud-amd64');
+    const r = spawnSync(process.execPath, [cliPath, 'abi', '--old', pkg, '--new', pkg, '--format', 'json'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.baseDiff.kind).toBe('identical');
+    expect(j.newOnOld.rejected).toBe(0);
+    expect(j.newOnOld.staysValid).toBe(j.newOnOld.modules - j.newOnOld.noBtf);
+    expect(j.verdict).toBe('BTF-COMPATIBLE: bases identical; NEW\'s modules on OLD\'s kernel: 0 rejected, ' +
+      `${j.newOnOld.accepted} valid of ${j.newOnOld.modules}; OLD's modules on NEW's kernel: 0 rejected, ${j.oldOnNew.accepted} valid of ${j.oldOnNew.modules}`);
+  });
+});
