@@ -112,7 +112,8 @@ export function explain(a: Analysis, input: ExplainInput): Explanation | null {
   const damagedTypes = a.errorTypeIds.length;
   const selfInconsistent = a.types.misfits > 0 || a.strs.strays > 0;
   const local = damagedTypes > 0 && damagedTypes <= LOCAL_DAMAGE_TYPES && a.ownTypes >= 4 * damagedTypes;
-  if (local || (selfInconsistent && a.inferred.types === undefined && a.inferred.strLen === undefined)) {
+  // A candidate of the same shape that leaves the module clean settles it: same shape, other content.
+  if (local && !chosen || (selfInconsistent && a.inferred.types === undefined && a.inferred.strLen === undefined)) {
     const evidence: string[] = [];
     if (damagedTypes > 0) evidence.push(`errors confined to ${damagedTypes === 1 ? 'type' : 'types'} ${a.errorTypeIds.map((id) => `[${id}]`).join(', ')} of the module's ${fmt(a.ownTypes)}`);
     if (a.types.misfits > 0) evidence.push(`${fmt(a.types.misfits)} of the module's references to its own types fit no consistent numbering`);

@@ -133,7 +133,7 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
 }
 
 function tolerable(bad: number, good: number): boolean {
-  return bad === 0 || (bad <= 2 && good >= 10 * bad);
+  return bad === 0 || (bad <= 2 && good >= 5 * bad);
 }
 
 function shapeMessage(inferred: { types?: number; strLen?: number }, base: { types: number; strLen: number }): string {

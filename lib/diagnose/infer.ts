@@ -182,8 +182,9 @@ export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInfere
 }
 
 /**
- * The candidate with the fewest misfits, then the most fitting self-references (at least one),
- * then the most adjacency votes. A full tie between two starts means the module alone cannot
+ * The candidate with the best balance of fitting self-references (at least one) against misfits
+ * (a misfit weighs four fits, so one damaged reference does not hide the true start), then the
+ * fewest misfits, the most fits, the fewest forward references, the least slack, the most votes. A full tie between two starts means the module alone cannot
  * tell: no start.
  */
 function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<number, number>): TypeStartInference {
@@ -194,11 +195,12 @@ function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<
   let tied = false;
   for (const c of candidates) {
     if (c === best.start) continue;
-    const s = scoreTypeStart(own, refs, c, best.start === undefined ? Infinity : best.misfits);
+    const s = scoreTypeStart(own, refs, c);
     if (s.fitting === 0) continue;
     const v = votes.get(c) ?? 0;
     const cmp = best.start === undefined ? 1
-      : (best.misfits - s.misfits) || (s.fitting - best.fitting) || (bestForward - s.forward) || (bestSlack - s.slack) || (v - bestVotes);
+      : ((s.fitting - 4 * s.misfits) - (best.fitting - 4 * best.misfits)) || (best.misfits - s.misfits) ||
+        (s.fitting - best.fitting) || (bestForward - s.forward) || (bestSlack - s.slack) || (v - bestVotes);
     if (cmp > 0) {
       best = { start: c, fitting: s.fitting, misfits: s.misfits };
       bestVotes = v;

@@ -24,7 +24,9 @@ export const memberSize: FindingRule = {
       if (t.kind !== Kind.STRUCT && t.kind !== Kind.UNION) continue;
       const typeId = ctx.startId + i;
       const structSize = t.sizeOrType;
-      for (const m of t.members!) {
+      const ms = t.members!;
+      for (let k = 0; k < ms.length; k++) {
+        const m = ms[k];
         if (m.type === 0 || !ctx.split.has(m.type)) continue; // member-type / type-id-out-of-range
         const target = ctx.resolveModifiers(m.type);
         if (target === undefined) continue; // modifier-cycle reports it
@@ -58,6 +60,10 @@ export const memberSize: FindingRule = {
           report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' of ${ctx.describe(m.type)} starts at bit ${m.bitsOffset}, not on a byte boundary`);
         } else if (byteOff > structSize || structSize - byteOff < size.size) {
           report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} is ${ctx.describe(m.type)} of ${size.size} bytes, past the struct's ${structSize} bytes`);
+        } else if (t.kind === Kind.STRUCT && k + 1 < ms.length && byteOff + size.size > Math.ceil(ms[k + 1].bitsOffset / 8) && ms[k + 1].bitsOffset > m.bitsOffset) {
+          // Struct members follow each other; one running into the next is the wrong type.
+          const next = ms[k + 1];
+          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} is ${ctx.describe(m.type)} of ${size.size} bytes, overlapping the next member '${memberName(ctx, next.nameOff)}' at byte ${Math.floor(next.bitsOffset / 8)}`);
         }
       }
     }
