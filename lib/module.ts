@@ -17,13 +17,17 @@ export interface ModuleImage {
   name?: string;
   /** .BTF.base (6.12 distilled base), when present. */
   hasDistilledBase: boolean;
+  /** The .BTF.base section's bytes (possibly empty), when present. */
+  btfBase?: Uint8Array;
 }
 
 export function readModule(src: ByteSource): ModuleImage {
   const elf = readElf(src);
   const btfSec = findSection(elf, '.BTF');
   const btf = btfSec ? sectionData(src, btfSec) : undefined;
-  return { elf, btf, name: moduleName(src, elf), hasDistilledBase: !!findSection(elf, '.BTF.base') };
+  const baseSec = findSection(elf, '.BTF.base');
+  const btfBase = baseSec ? sectionData(src, baseSec) : undefined;
+  return { elf, btf, name: moduleName(src, elf), hasDistilledBase: !!baseSec, btfBase };
 }
 
 /** The module name the kernel uses (mod->name comes from .gnu.linkonce.this_module, set by modpost). */
