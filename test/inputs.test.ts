@@ -10,7 +10,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { xz } from '@napi-rs/lzma';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expandModulePaths, loadBase, loadModule, nodeXzDecoder, openFileSource } from '../cmd/io/index.js';
+import { expandModulePaths, loadBase, loadModule, loadModules, nodeXzDecoder, openFileSource } from '../cmd/io/index.js';
 import { crc32 } from '../lib/compress/crc.js';
 import { decompressAs, detectCompression, maybeDecompress, xzInfo } from '../lib/compress/index.js';
 import { InputError } from '../lib/errors.js';
@@ -292,6 +292,13 @@ describe('loadModule: one test per format', () => {
   it('.BTF.base is reported', async () => {
     const distilled = buildElf({ sections: [{ name: '.BTF', data: splitRaw }, { name: '.BTF.base', data: baseRaw }] });
     expect((await loadModule(tmp('d.ko', distilled))).hasDistilledBase).toBe(true);
+  });
+
+  it('loadModules: many files in order, errors in place', async () => {
+    const files = ['ctr.ko.zst', 'ctr-x86.ko.xz', 'ctr-blocks.ko.xz', 'zeros-64MiB.xz'].map((f) => path.join(FIXTURES, f));
+    const results = await loadModules(files, { concurrency: 3 });
+    expect(results.slice(0, 3).map((r) => (r as { name: string }).name)).toEqual(['ctr', 'ctr', 'ctr']);
+    expect(results[3]).toBeInstanceOf(InputError);
   });
 
   it('a vmlinux given as a module is refused', async () => {

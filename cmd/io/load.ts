@@ -8,14 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Btf } from '../../lib/btf/btf.js';
 import { isBtf } from '../../lib/btf/header.js';
-import { Compression, DecompressLimits, maybeDecompress, withDefaults } from '../../lib/compress/index.js';
+import { Compression, DecompressLimits, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
 import { ElfFile, findSection, isElf, readElf, sectionData } from '../../lib/elf/sections.js';
 import { InputError } from '../../lib/errors.js';
 import { nameFromPath, readModule } from '../../lib/module.js';
 import { ByteSource, memorySource } from '../../lib/source.js';
 import { isBzImage, KernelRelease, parseBanner, releaseFromVmlinux, vmlinuxFromBzImage } from '../../lib/vmlinuz.js';
 import { FileSource, openFileSource, readWholeFile } from './files.js';
-import { nodeXzDecoder } from './xz.js';
+import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
 
 const ET_REL = 1;
 /** The running kernel's BTF. */
@@ -114,7 +114,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       // Prefer the banner's version (the header's string lacks the compiler part, not the version).
       return finishBase(path, raw, 'vmlinuz', release);
     }
-    const { data, compression } = maybeDecompress(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, limits: lim });
+    const { data, compression } = await maybeDecompressAsync(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, xzAsync: nodeXzDecoderAsync, limits: lim });
     if (!compression) throw new InputError('not a vmlinux ELF, raw BTF, vmlinuz/bzImage or xz/zstd/gzip/lz4-compressed file');
     const format = COMPRESSION_FORMAT[compression];
     if (isElf(data)) {
@@ -140,7 +140,7 @@ export async function loadModule(path: string, limits?: LoadLimits): Promise<Loa
     const start = head(src, 16);
     if (isElf(start)) return fromModuleElf(path, src, 'ko');
     if (isBtf(start)) return { file: path, name: nameFromPath(path), btf: readWholeFile(path, lim.maxOutput), format: 'raw', hasDistilledBase: false };
-    const { data, compression } = maybeDecompress(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, limits: lim });
+    const { data, compression } = await maybeDecompressAsync(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, xzAsync: nodeXzDecoderAsync, limits: lim });
     if (!compression) throw new InputError('not a kernel module: neither ELF, raw BTF nor xz/zstd/gzip-compressed');
     if (isElf(data)) return fromModuleElf(path, memorySource(data), MODULE_FORMAT[compression]);
     if (isBtf(data)) return { file: path, name: nameFromPath(path), btf: data, format: 'raw', hasDistilledBase: false };
@@ -156,4 +156,27 @@ function fromModuleElf(path: string, src: ByteSource, format: ModuleFormat): Loa
   // Copy .BTF out of a decompressed image so the image can be freed.
   const btf = format === 'ko' ? m.btf : m.btf?.slice();
   return { file: path, name: m.name ?? nameFromPath(path), btf, format, hasDistilledBase: m.hasDistilledBase, elf: m.elf };
+}
+
+/**
+ * loadModule over many files with `concurrency` loads in flight, results in input order (an Error
+ * in place of a module that failed). xz files then decompress in parallel on libuv's thread pool:
+ * a tree of .ko.xz loads ~2x faster on two cores than one file at a time.
+ */
+export async function loadModules(paths: string[], options: { limits?: LoadLimits; concurrency?: number } = {}): Promise<Array<LoadedModule | Error>> {
+  const results: Array<LoadedModule | Error> = new Array(paths.length);
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      try {
+        results[i] = await loadModule(paths[i], options.limits);
+      } catch (e) {
+        results[i] = e instanceof Error ? e : new Error(String(e));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
+  return results;
 }

@@ -7,7 +7,7 @@ import { Compression, detectCompression } from './detect.js';
 import { decompressGzip } from './gzip.js';
 import { DecompressLimits, formatSize, withDefaults } from './limits.js';
 import { decompressLz4Frame, decompressLz4Legacy } from './lz4.js';
-import { decompressXz, XzDecoder } from './xz.js';
+import { AsyncXzDecoder, decompressXz, decompressXzAsync, XzDecoder } from './xz.js';
 import { decompressZstd } from './zstd.js';
 
 export { COMPRESSION_MAGICS, detectCompression } from './detect.js';
@@ -15,11 +15,13 @@ export type { Compression, UnsupportedCompression } from './detect.js';
 export { DEFAULT_LIMITS, formatSize, withDefaults } from './limits.js';
 export type { DecompressLimits } from './limits.js';
 export { xzInfo } from './xz.js';
-export type { XzDecoder } from './xz.js';
+export type { AsyncXzDecoder, XzDecoder } from './xz.js';
 
 export interface DecompressOptions {
   /** Decodes a whole xz stream; required for xz input (lib/ has no LZMA decoder of its own). */
   xz?: XzDecoder;
+  /** Off-thread xz decoder, preferred by the async functions when given. */
+  xzAsync?: AsyncXzDecoder;
   limits?: Partial<DecompressLimits>;
   /**
    * The exact decompressed size when known from outside the data (a bzImage's size trailer).
@@ -59,4 +61,14 @@ export function maybeDecompress(bytes: Uint8Array, options: DecompressOptions = 
   if (c === undefined) return { data: bytes };
   if (c === 'bzip2' || c === 'lzo') throw new InputError(`${c}-compressed data is not supported (use xz, zstd, gzip or lz4)`);
   return { data: decompressAs(bytes, c, options), compression: c };
+}
+
+/** As maybeDecompress; xz goes to `options.xzAsync` when given, so several files can overlap. */
+export async function maybeDecompressAsync(bytes: Uint8Array, options: DecompressOptions = {}): Promise<{ data: Uint8Array; compression?: Compression }> {
+  if (detectCompression(bytes) !== 'xz' || !options.xzAsync) return maybeDecompress(bytes, options);
+  const data = await decompressXzAsync(bytes, options.xzAsync, withDefaults(options.limits));
+  if (options.sizeHint !== undefined && data.length !== options.sizeHint) {
+    throw new InputError(`xz data decodes to ${formatSize(data.length)}, expected ${formatSize(options.sizeHint)}`);
+  }
+  return { data, compression: 'xz' };
 }

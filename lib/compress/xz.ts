@@ -5,8 +5,9 @@
  * The guarantee against bombs does not rest on the xz index, which a hostile file can fake. LZMA2
  * data is a sequence of chunks whose 3-6 byte headers state each chunk's exact uncompressed size
  * (at most 2 MiB) and compressed size, and a conforming decoder produces exactly that many bytes
- * per chunk (lzma-rs, behind @napi-rs/lzma, fails with "LZMA2 expected N uncompressed bytes"
- * otherwise). Walking the chunk headers, without decoding, therefore yields the exact output size
+ * per chunk. (lzma-rs, behind @napi-rs/lzma, stops a chunk at its stated size, overshooting by at
+ * most one match of 273 bytes, and fails: "Expected unpacked size of 100 but decompressed to 274";
+ * test/inputs.test.ts checks this.) Walking the chunk headers, without decoding, yields the exact output size
  * of every block. It is checked against the limits before the decoder runs, checked against the
  * index and any sizes in the block headers (a mismatch is refused as corrupt), and the decoder's
  * output length is checked against it afterwards. So the decoder is only ever handed a stream
@@ -300,20 +301,22 @@ function verifyCheck(input: Uint8Array, blk: XzBlock, data: Uint8Array): void {
   // None: nothing to verify; SHA-256 and reserved types: BTF's own structure checks still apply.
 }
 
-/**
- * Decompresses xz data with `decoder` after proving its exact output size within `limits`.
- */
-export function decompressXz(input: Uint8Array, decoder: XzDecoder, limits: DecompressLimits): Uint8Array {
+/** Decodes one complete xz stream off the calling thread (e.g. a native thread pool). */
+export type AsyncXzDecoder = (xz: Uint8Array) => Promise<Uint8Array>;
+
+/** The walk and the limit check: what the decoder is handed, and what it must give back. */
+function prepareXz(input: Uint8Array, limits: DecompressLimits): { info: XzInfo; filtered: boolean; stream: Uint8Array } {
   const info = xzInfo(input);
   checkOutputSize('xz', 'holds', info.uncompressedSize, input.length, limits);
   const filtered = info.blocks.some((blk) => blk.x86Start !== undefined);
-  let out: Uint8Array;
-  try {
-    out = decoder(filtered ? plainLzma2Stream(input, info.blocks) : input.subarray(0, info.end));
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(`corrupt xz data: ${(e as Error).message}`);
-  }
+  return { info, filtered, stream: filtered ? plainLzma2Stream(input, info.blocks) : input.subarray(0, info.end) };
+}
+
+function decoderError(e: unknown): InputError {
+  return e instanceof InputError ? e : new InputError(`corrupt xz data: ${(e as Error).message}`);
+}
+
+function finishXz(input: Uint8Array, info: XzInfo, filtered: boolean, out: Uint8Array): Uint8Array {
   if (out.length !== info.uncompressedSize) {
     corrupt(`decoded to ${formatSize(out.length)}, its LZMA2 chunks hold ${formatSize(info.uncompressedSize)}`);
   }
@@ -327,4 +330,28 @@ export function decompressXz(input: Uint8Array, decoder: XzDecoder, limits: Deco
     }
   }
   return out;
+}
+
+/** Decompresses xz data with `decoder` after proving its exact output size within `limits`. */
+export function decompressXz(input: Uint8Array, decoder: XzDecoder, limits: DecompressLimits): Uint8Array {
+  const { info, filtered, stream } = prepareXz(input, limits);
+  let out: Uint8Array;
+  try {
+    out = decoder(stream);
+  } catch (e) {
+    throw decoderError(e);
+  }
+  return finishXz(input, info, filtered, out);
+}
+
+/** As decompressXz, with a decoder that runs off the main thread (callers may then overlap files). */
+export async function decompressXzAsync(input: Uint8Array, decoder: AsyncXzDecoder, limits: DecompressLimits): Promise<Uint8Array> {
+  const { info, filtered, stream } = prepareXz(input, limits);
+  let out: Uint8Array;
+  try {
+    out = await decoder(stream);
+  } catch (e) {
+    throw decoderError(e);
+  }
+  return finishXz(input, info, filtered, out);
 }
