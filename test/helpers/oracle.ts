@@ -106,6 +106,8 @@ export interface OracleComparison {
   /** What differs, one line each (empty when ok). */
   diffs: string[];
   verdict: KernelVerdict;
+  /** Set for a record whose load failed before BTF validation: only its silence was checked. */
+  notValidated?: true;
 }
 
 const FAILED_TO_VALIDATE = /^failed to validate module \[.*\] BTF: -\d+$/;
@@ -115,8 +117,8 @@ const MISMATCH = 'Kernel module BTF mismatch detected, BTF debug info may be una
  * Emulates the record's load and compares: the verdict, the BPF: lines exactly, and for rejections
  * the final line (6.1: `failed to validate module` from other_lines; 6.12: the mismatch line iff
  * this was the boot's first rejection). A record whose load failed before BTF validation
- * (btf_accepted null) must then get no emulated line at all compared against it: there are none in
- * the public set, and such a record is reported as a difference rather than silently passed.
+ * (btf_accepted null; none in the public set) holds no verdict to compare with: it must hold no
+ * BTF line either, and comes back marked notValidated so that callers count it separately.
  */
 export function compareWithOracle(rec: OracleRecord, base: Btf, btf: Uint8Array, allowBtfMismatch: boolean): OracleComparison {
   const verdict = emulateModuleLoad(base, btf, rec.module, {
@@ -124,8 +126,9 @@ export function compareWithOracle(rec: OracleRecord, base: Btf, btf: Uint8Array,
   });
   const diffs: string[] = [];
   if (rec.btf_accepted === null) {
-    diffs.push('record has btf_accepted null (load failed before BTF validation): nothing to compare');
-    return { ok: false, diffs, verdict };
+    const btfLines = [...rec.bpf_lines, ...rec.other_lines.filter((l) => FAILED_TO_VALIDATE.test(l) || l === MISMATCH)];
+    if (btfLines.length) diffs.push(`load failed before BTF validation, yet the record holds BTF lines: ${JSON.stringify(btfLines)}`);
+    return { ok: diffs.length === 0, diffs, verdict, notValidated: true };
   }
   if (verdict.accepted !== rec.btf_accepted) diffs.push(`accepted: emulated ${verdict.accepted}, kernel ${rec.btf_accepted}`);
   const bpf = verdict.log.filter((l) => l.startsWith('BPF:'));

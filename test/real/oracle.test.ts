@@ -17,16 +17,19 @@ describe.each(KERNEL_VERSIONS)('oracle %s', (series) => {
     expect(records.length).toBe(520);
     const failures: string[] = [];
     let matched = 0;
+    let notValidated = 0;
     for (const rec of records) {
       const kernel = kernels.find((k) => k.abi === rec.booted_kernel);
       if (!kernel) throw new Error(`${rec.case_id}: booted kernel ${rec.booted_kernel} is not in kernels.json`);
       const allow = kernel.config.CONFIG_MODULE_ALLOW_BTF_MISMATCH === 'y';
       const cmp = compareWithOracle(rec, oracleBase(kernel, root), rebuildModuleBtf(rec, root), allow);
-      if (cmp.ok) matched++;
+      if (cmp.ok && cmp.notValidated) notValidated++;
+      else if (cmp.ok) matched++;
       else failures.push(`${rec.booted_kernel} ${rec.case_id}${rec.mutation ? ` (${rec.mutation.description})` : ''}:\n  ${cmp.diffs.join('\n  ')}`);
     }
-    console.log(`oracle ${series}: ${matched}/${records.length} records reproduced exactly`);
+    console.log(`oracle ${series}: ${matched}/${records.length} records reproduced exactly` +
+      (notValidated ? `, ${notValidated} whose load failed before BTF validation (no verdict to compare)` : ''));
     expect(failures.slice(0, 20).join('\n')).toBe('');
-    expect(matched).toBe(records.length);
+    expect(matched + notValidated).toBe(records.length);
   });
 });
