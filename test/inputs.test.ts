@@ -354,6 +354,11 @@ describe('hostile and broken files: one-line InputErrors', () => {
     await expectInputError(loadModule(tmp('bad.ko.lz4', lz)), /corrupt lz4 block: match offset 5/);
   });
 
+  it('a section claiming more than the limit is not read', async () => {
+    const big = buildElf({ sections: [{ name: '.BTF', data: new Uint8Array(64 << 10) }] });
+    await expectInputError(loadModule(tmp('bigbtf.ko', big), { maxOutput: 1 << 10 }), /section \.BTF is 64\.0 KiB, over the 1024 bytes limit/);
+  });
+
   it('bzip2 is recognised and refused by name', async () => {
     await expectInputError(loadModule(tmp('m.ko.bz2', latin1Bytes('BZh91AY&SY'))), /bzip2-compressed data is not supported/);
   });

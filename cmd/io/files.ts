@@ -27,7 +27,11 @@ export function fsError(e: unknown, doing = ''): InputError {
   return new InputError(doing ? `${doing}: ${what}` : what);
 }
 
-export function openFileSource(path: string): FileSource {
+/**
+ * Opens `path` for piecemeal reads. `maxRead` caps a single read: a section header may claim a
+ * huge section inside a sparse file, and each read allocates its length.
+ */
+export function openFileSource(path: string, maxRead = Number.MAX_SAFE_INTEGER): FileSource {
   let fd: number;
   let size: number;
   try {
@@ -50,6 +54,7 @@ export function openFileSource(path: string): FileSource {
     size,
     get bytesRead() { return bytesRead; },
     read(offset: number, length: number): Uint8Array {
+      if (length > maxRead) throw new InputError(`refusing to read ${formatSize(length)} at offset ${offset}: over the ${formatSize(maxRead)} limit`);
       const out = new Uint8Array(length);
       let done = 0;
       while (done < length) {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Btf } from '../../lib/btf/btf.js';
 import { isBtf } from '../../lib/btf/header.js';
-import { Compression, DecompressLimits, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
+import { Compression, DecompressLimits, formatSize, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
 import { ElfFile, findSection, isElf, readElf, sectionData } from '../../lib/elf/sections.js';
 import { InputError } from '../../lib/errors.js';
 import { nameFromPath, readModule } from '../../lib/module.js';
@@ -18,6 +18,10 @@ import { FileSource, openFileSource, readWholeFile } from './files.js';
 import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
 
 const ET_REL = 1;
+/** Reads up to this size (format detection, tables) are never refused by a small limit. */
+const HEAD_BYTES = 64 << 10;
+/** The sections loadModule reads from a module ELF. */
+const MODULE_SECTIONS = ['.BTF', '.modinfo', '.gnu.linkonce.this_module'];
 /** The running kernel's BTF. */
 export const RUNNING_BTF = '/sys/kernel/btf/vmlinux';
 
@@ -95,11 +99,13 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
     try { banner = parseBanner(fs.readFileSync('/proc/version', 'latin1')); } catch { /* not Linux */ }
     return finishBase(RUNNING_BTF, raw, 'raw', { release: os.release(), version: banner?.version });
   }
-  const src = openFileSource(path);
+  const src = openFileSource(path, Math.max(lim.maxOutput, HEAD_BYTES));
   try {
     const start = head(src, 0x250);
     if (isElf(start)) {
       const elf = readElf(src);
+      const btfSec = findSection(elf, '.BTF');
+      if (btfSec && btfSec.size > lim.maxOutput) throw new InputError(`section .BTF is ${formatSize(btfSec.size)}, over the ${formatSize(lim.maxOutput)} limit`);
       const raw = vmlinuxBtf(src, elf);
       return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf));
     }
@@ -135,10 +141,19 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
  */
 export async function loadModule(path: string, limits?: LoadLimits): Promise<LoadedModule> {
   const lim = withDefaults(limits);
-  const src = openFileSource(path);
+  const src = openFileSource(path, Math.max(lim.maxOutput, HEAD_BYTES));
   try {
     const start = head(src, 16);
-    if (isElf(start)) return fromModuleElf(path, src, 'ko');
+    if (isElf(start)) {
+      // A section header can claim a section of any size (a sparse file makes it real): refuse
+      // before reading rather than allocate it.
+      for (const sec of readElf(src).sections) {
+        if (MODULE_SECTIONS.includes(sec.name) && sec.size > lim.maxOutput) {
+          throw new InputError(`section ${sec.name} is ${formatSize(sec.size)}, over the ${formatSize(lim.maxOutput)} limit`);
+        }
+      }
+      return fromModuleElf(path, src, 'ko');
+    }
     if (isBtf(start)) return { file: path, name: nameFromPath(path), btf: readWholeFile(path, lim.maxOutput), format: 'raw', hasDistilledBase: false };
     const { data, compression } = await maybeDecompressAsync(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, xzAsync: nodeXzDecoderAsync, limits: lim });
     if (!compression) throw new InputError('not a kernel module: neither ELF, raw BTF nor xz/zstd/gzip-compressed');
