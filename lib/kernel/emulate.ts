@@ -45,7 +45,8 @@ export interface KernelVerdict {
   loads: boolean;
   /**
    * Every kernel line of the BTF validation, in order, as dmesg shows the text without timestamp:
-   * the `BPF: ...` lines, then `failed to validate module [NAME] BTF: -22` or (6.12 with
+   * the `BPF: ...` lines (and, for a 6.12 module with .BTF.base, btf_relocate's own warnings, which
+   * have no prefix), then `failed to validate module [NAME] BTF: -22` or (6.12 with
    * ALLOW_BTF_MISMATCH, first rejection of a boot only) the mismatch line. Bytes that are not
    * valid UTF-8 appear as `\xNN` (see text.ts).
    */

@@ -3,6 +3,12 @@
  * Debian sources (linux-source 6.1.192 and 6.12.117: kernel/bpf/btf.c, kernel/bpf/log.c,
  * kernel/printk/printk.c, kernel/printk/internal.h) and checked against real boots (the oracle).
  *
+ * Not data because nothing differs in them between the two: the per-kind checks and messages
+ * (rules/kernel/kinds.ts: identical but for DATASEC names), the header/section/string checks, the
+ * type-tag pass, kinds known (ENUM64 in both), KSYM_NAME_LEN, and, for the two-entry section sort,
+ * lib/sort.c (rewritten in 6.12, same order for two entries). 6.12's btf_relocate uses its own
+ * lib/sort.c (lib/kernel/sort.ts).
+ *
  * Adding a series: copy the closest entry, walk the diff of btf.c (btf_parse_module, btf_parse_hdr,
  * btf_check_sec_info, btf_parse_str_sec, btf_check_all_metas, btf_check_meta, every *_check_meta and
  * *_log, __btf_verifier_log_type / _member / _vsi, btf_name_valid_*, btf_check_type_tags,
