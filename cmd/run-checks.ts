@@ -52,15 +52,14 @@ const ONCE_PER_BOOT = 'Kernel module BTF mismatch detected, BTF debug info may b
 
 export async function runChecks(base: LoadedBase, paths: string[], kernel: KernelSettings, opts: RunOptions): Promise<RunResult> {
   let candidateErrors = 0;
+  // Results keep the order of the arguments: a path that cannot be listed is an error in its place.
   const files: string[] = [];
-  const results: ModuleResult[] = [];
+  const unlisted = new Map<number, ModuleResult>();
   for (const p of paths) {
     try {
       files.push(...expandModulePaths([p]));
     } catch (e) {
-      const msg = errorMessage(e);
-      process.stderr.write(`btfcheck: ${p}: ${msg}\n`);
-      results.push(errorResult(p, msg));
+      unlisted.set(files.length + unlisted.size, errorResult(p, errorMessage(e)));
     }
   }
   const candidatePaths = opts.candidates ? expandCandidatePaths(opts.candidates) : [];
@@ -89,8 +88,9 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
       seenOnce = true;
     }
   }
-  for (const r of checked) if (r.status === 'error') process.stderr.write(`btfcheck: ${r.file}: ${r.error}\n`);
-  results.push(...checked);
+  const results: ModuleResult[] = [];
+  for (let i = 0, next = 0; i < checked.length + unlisted.size; i++) results.push(unlisted.get(i) ?? checked[next++]);
+  for (const r of results) if (r.status === 'error') process.stderr.write(`btfcheck: ${r.file}: ${r.error}\n`);
   return { results: { results, summary: summarize(results) }, candidateErrors };
 }
 
