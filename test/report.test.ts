@@ -30,6 +30,7 @@ const rejected2 = result({
 const mismatch = result({
   file: 'lib/cordic.ko', module: 'cordic', status: 'mismatch',
   findings: [{ rule: 'name-mid-string', severity: 'error', typeId: 94977, message: "name 'rimary_device' starts mid-string" }],
+  inferredBase: { types: 95247, strLen: 1694074 },
 });
 const broken = errorResult('lib/broken.ko', 'section .BTF (offset 9999, 10 bytes) runs past the end of the 100-byte file');
 const noBtf = result({ file: 'lib/nobtf.ko', module: 'nobtf', status: 'no-btf', kernel: { accepted: false, errno: 0, loads: true, log: [] } });
@@ -62,7 +63,11 @@ describe('text', () => {
     expect(text).toContain('REJECTED 8250_lpss  (lib/8250_lpss.ko)');
     expect(text).toContain('BTF rejected, errno -22 (EINVAL); the module still loads, without BTF');
     expect(text).toContain('           BPF: [94979] Invalid name_offset:1694074\n');
-    expect(text).toContain('built against a base with 95247 types and 1694074 string bytes; this base has 94976 and 1689866');
+    expect(text).toContain('cause: built against another build\n');
+    expect(text).toContain('fix: rebuild it\n');
+    // Stated once: by the explanation when there is one, else from the inferred base.
+    expect(text.match(/built against a base with 95247 types/g)).toHaveLength(1);
+    expect(text).toContain('MISMATCH cordic  (lib/cordic.ko)\n         kernel 6.1: BTF accepted\n         built against a base with 95247 types and 1694074 string bytes; this base has 94976 and 1689866');
     expect(text).toContain("error name-mid-string [94977]: name 'rimary_device' starts mid-string");
     expect(text).toContain('ERROR    ?  (lib/broken.ko)');
   });

@@ -37,17 +37,20 @@ export function renderModule(r: ModuleResult, report: CheckReport, opts: TextOpt
   for (const l of k.log) lines.push(`${pad}  ${l}`);
   if (r.checksum?.match === true) lines.push(`${pad}checksum: stored base checksum matches this base`);
   if (r.checksum?.match === false) lines.push(`${pad}checksum: MISMATCH, built for base ${r.checksum.stored?.slice(0, 16)}…, this base is ${r.checksum.base.slice(0, 16)}…`);
-  if (r.inferredBase && (r.inferredBase.types !== report.base.types || r.inferredBase.strLen !== report.base.strLen)) {
+  const explained = !!r.explanation && r.status !== 'accepted';
+  // The explanation's summary already states the inferred base; say it here only without one.
+  if (!explained && r.inferredBase && (r.inferredBase.types !== report.base.types || r.inferredBase.strLen !== report.base.strLen)) {
     lines.push(`${pad}built against a base with ${r.inferredBase.types} types and ${r.inferredBase.strLen} string bytes; this base has ${report.base.types} and ${report.base.strLen}`);
   }
   if (r.builtAgainst) lines.push(`${pad}built against: ${r.builtAgainst.file}`);
   else if (r.builtAgainst === null) lines.push(`${pad}built against: none of the candidate bases`);
-  if (r.explanation && r.status !== 'accepted') {
+  if (explained && r.explanation) {
     lines.push(`${pad}cause: ${r.explanation.summary}`);
     for (const e of r.explanation.evidence) lines.push(`${pad}  evidence: ${e}`);
     lines.push(`${pad}fix: ${r.explanation.fix}`);
   }
-  const max = opts.maxFindings ?? 5;
+  // With an explanation the findings are evidence already summarized: show fewer.
+  const max = opts.maxFindings ?? (explained ? 3 : 5);
   const shown = r.findings.filter((f) => f.severity !== 'info' || r.status !== 'accepted').slice(0, max);
   for (const f of shown) lines.push(`${pad}${f.severity} ${f.rule}${f.typeId !== null ? ` [${f.typeId}]` : ''}: ${f.message}`);
   if (r.findings.length > shown.length && shown.length === max) {
