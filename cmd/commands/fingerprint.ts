@@ -1,0 +1,59 @@
+/**
+ * `btfcheck fingerprint BASE...`: the identity of each base BTF, the value `stamp` records in
+ * modules: SHA-256 of the raw BTF bytes (identical in a vmlinux .BTF section and in
+ * /sys/kernel/btf/vmlinux), its type count (with void, like the kernel's nr_types), string length,
+ * and the kernel release when the file tells it.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { errorMessage, EXIT_ERROR, EXIT_OK, writeOut } from '../common.js';
+import { loadBase } from '../io/index.js';
+
+export interface Fingerprint {
+  file: string;
+  sha256: string;
+  types: number;
+  strLen: number;
+  release: string | null;
+}
+
+interface FingerprintArgs {
+  bases: string[];
+  format: 'text' | 'json';
+}
+
+export async function fingerprintBase(path: string): Promise<Fingerprint> {
+  const b = await loadBase(path);
+  return { file: b.file, sha256: b.sha256, types: b.btf.nrTypes, strLen: b.btf.strLen, release: b.release ?? null };
+}
+
+export function renderFingerprints(list: Fingerprint[], format: 'text' | 'json'): string {
+  if (format === 'json') return JSON.stringify(list, null, 2) + '\n';
+  return list.map((f) =>
+    `${f.sha256}  ${f.types.toLocaleString('en-US')} types  ${f.strLen.toLocaleString('en-US')} string bytes  ${f.release ?? '-'}  ${f.file}\n`).join('');
+}
+
+export const fingerprintCommand: CommandModule<object, FingerprintArgs> = {
+  command: 'fingerprint <bases..>',
+  describe: 'Print each base BTF\'s checksum (SHA-256 of the raw BTF), type count, string length and release',
+  builder: (y: Argv) =>
+    y
+      .positional('bases', { type: 'string', array: true, demandOption: true, describe: 'vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux, or "running"), or compressed raw BTF' })
+      .option('format', { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'text, or JSON: [{file, sha256, types, strLen, release}]' })
+      .example('$0 fingerprint running', 'the running kernel\'s base checksum')
+      .example('$0 fingerprint --format json boot/vmlinuz-*', 'several kernels at once, as JSON') as unknown as Argv<FingerprintArgs>,
+  handler: async (args: ArgumentsCamelCase<FingerprintArgs>) => {
+    const list: Fingerprint[] = [];
+    let failed = false;
+    for (const path of args.bases) {
+      try {
+        list.push(await fingerprintBase(path));
+      } catch (e) {
+        // One line per unreadable base; the others are still printed.
+        failed = true;
+        process.stderr.write(`btfcheck: ${path}: ${errorMessage(e)}\n`);
+      }
+    }
+    await writeOut(renderFingerprints(list, args.format));
+    process.exitCode = failed ? EXIT_ERROR : EXIT_OK;
+  },
+};

@@ -1,0 +1,232 @@
+/**
+ * `btfcheck stamp --base BASE MODULE...`: records the base's checksum in each module as a
+ * `.BTF.base_checksum` section (lib/checksum/format.ts documents it), or with --manifest in a JSON
+ * manifest instead (for signed modules, which must not change). Compressed modules are rewritten
+ * in the same compression. Every stamped image is cross-checked with elfinfo, an independent ELF
+ * parser, and re-read after writing, before the original is replaced (atomically, by rename).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import zlib from 'node:zlib';
+import { xz as napiXz } from '@napi-rs/lzma';
+import { open as elfinfoOpen } from 'elfinfo';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
+import { expandModulePaths, loadBase, nodeXzDecoder } from '../io/index.js';
+import type { LoadedBase } from '../io/index.js';
+import { InputError } from '../../lib/errors.js';
+import { findSection, readElf, sectionData } from '../../lib/elf/sections.js';
+import { memorySource } from '../../lib/source.js';
+import { Compression, detectCompression, maybeDecompress } from '../../lib/compress/index.js';
+import {
+  CHECKSUM_SECTION, createManifest, isSignedModule, ManifestEntry, readStoredChecksum, stampModuleElf, stripModuleSignature,
+} from '../../lib/checksum/index.js';
+import { diagnoseModule } from '../../lib/diagnose/index.js';
+
+interface StampArgs {
+  base: string;
+  modules: string[];
+  manifest?: string;
+  force: boolean;
+  stripSignature: boolean;
+  format: 'text' | 'json';
+}
+
+export interface StampResult {
+  file: string;
+  status: 'stamped' | 'recorded' | 'skipped' | 'error';
+  compression: Compression | null;
+  message: string;
+}
+
+/** Compresses like kbuild's modules_install does, with the tool when present, else in-process. */
+export function compressAs(data: Uint8Array, compression: Compression): Uint8Array {
+  const run = (cmd: string, args: string[]): Uint8Array | undefined => {
+    const r = spawnSync(cmd, args, { input: data, maxBuffer: 1 << 30 });
+    if (r.error || r.status !== 0) return undefined;
+    return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
+  };
+  switch (compression) {
+    case 'xz': {
+      // The kernel's in-kernel decompressor wants CRC32 and a 1 MiB dictionary (scripts/Makefile.modinst).
+      const out = run('xz', ['--check=crc32', '--lzma2=dict=1MiB', '-c', '-q']);
+      if (out) return out;
+      const buf = napiXz.compressSync(data);
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    case 'zstd':
+      return run('zstd', ['-q', '-c']) ?? zstdStored(data);
+    case 'gzip': {
+      const buf = zlib.gzipSync(data, { level: 9 });
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    default:
+      throw new InputError(`cannot write ${compression}-compressed modules`);
+  }
+}
+
+/** A valid zstd frame of stored (raw) blocks, when no zstd tool is installed: bigger, never wrong. */
+export function zstdStored(data: Uint8Array): Uint8Array {
+  const BLOCK = 128 * 1024;
+  const blocks = Math.max(1, Math.ceil(data.length / BLOCK));
+  const out = new Uint8Array(4 + 1 + 4 + blocks * 3 + data.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, 0xfd2fb528, true);
+  out[4] = 0xa0; // 4-byte frame content size, single segment, no checksum, no dictionary
+  v.setUint32(5, data.length, true);
+  let at = 9;
+  for (let b = 0; b < blocks; b++) {
+    const chunk = data.subarray(b * BLOCK, Math.min(data.length, (b + 1) * BLOCK));
+    const header = (chunk.length << 3) | (0 << 1) | (b === blocks - 1 ? 1 : 0); // raw block
+    out[at] = header & 0xff; out[at + 1] = (header >>> 8) & 0xff; out[at + 2] = (header >>> 16) & 0xff;
+    out.set(chunk, at + 3);
+    at += 3 + chunk.length;
+  }
+  return out;
+}
+
+/**
+ * Checks a stamped image with elfinfo (the product's ELF library, independent of lib/elf): it
+ * parses, every original section is still there with its index, name, type, offset and size (the
+ * section name table excepted, which moved), the checksum section is new or replaced, and .BTF
+ * is byte-identical. Throws an Error describing the first difference.
+ */
+export async function verifyStamped(original: Uint8Array, stamped: Uint8Array): Promise<void> {
+  const before = readElf(memorySource(original));
+  const after = readElf(memorySource(stamped));
+  const parsed = await elfinfoOpen(stamped);
+  if (!parsed.success || !parsed.elf) throw new Error(`elfinfo cannot parse the stamped module: ${parsed.errors.join('; ')}`);
+  const sections = parsed.elf.sections;
+  const hadChecksum = !!findSection(before, CHECKSUM_SECTION);
+  const want = before.sections.length + (hadChecksum ? 0 : 1);
+  if (sections.length !== want) throw new Error(`elfinfo sees ${sections.length} sections in the stamped module, expected ${want}`);
+  for (const s of before.sections) {
+    const e = sections[s.index];
+    // (elfinfo names the null section '<null>'.)
+    if (!e || (s.index !== 0 && e.name !== s.name) || e.type !== s.type) throw new Error(`section ${s.index} (${s.name}) changed name or type`);
+    if (s.index === before.shstrndx || s.name === CHECKSUM_SECTION) continue;
+    if (Number(e.offset) !== s.offset || Number(e.size) !== s.size) throw new Error(`section ${s.name} moved or changed size`);
+  }
+  if (!sections.some((e) => e.name === CHECKSUM_SECTION)) throw new Error(`elfinfo does not see ${CHECKSUM_SECTION}`);
+  const btfBefore = findSection(before, '.BTF');
+  const btfAfter = findSection(after, '.BTF');
+  if (btfBefore) {
+    const a = sectionData(memorySource(original), btfBefore);
+    const b = btfAfter ? sectionData(memorySource(stamped), btfAfter) : new Uint8Array(0);
+    if (a.length !== b.length || a.some((x, i) => x !== b[i])) throw new Error('.BTF changed');
+  }
+  if (!readStoredChecksum(after, memorySource(stamped))) throw new Error(`${CHECKSUM_SECTION} does not read back`);
+}
+
+/** Reads a module file, decompressing it; the compression is kept to write it back the same way. */
+function readModuleFile(file: string): { elf: Uint8Array; compression: Compression | null; mode: number } {
+  const raw = new Uint8Array(fs.readFileSync(file));
+  const mode = fs.statSync(file).mode & 0o7777;
+  const c = detectCompression(raw);
+  if (c === 'bzip2' || c === 'lzo') throw new InputError(`${c}-compressed modules are not supported`);
+  const { data, compression } = maybeDecompress(raw, { xz: nodeXzDecoder });
+  return { elf: data, compression: compression ?? null, mode };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Stamps one module file in place; returns what happened (never throws for user errors). */
+export async function stampFile(file: string, base: LoadedBase, opts: { force?: boolean; dryRun?: boolean; stripSignature?: boolean }): Promise<StampResult & { entry?: ManifestEntry }> {
+  let compression: Compression | null = null;
+  try {
+    const read = readModuleFile(file);
+    const signed = isSignedModule(read.elf);
+    // A manifest leaves the module alone, signature and all.
+    if (signed && opts.stripSignature && !opts.dryRun) read.elf = stripModuleSignature(read.elf);
+    compression = read.compression;
+    const elf = readElf(memorySource(read.elf));
+    if (elf.type !== 1) throw new InputError(`not a kernel module (ELF type ${elf.type}, a module is relocatable)`);
+    const btfSec = findSection(elf, '.BTF');
+    if (!btfSec) return { file, status: 'skipped', compression, message: 'no .BTF section: nothing to stamp' };
+    const d = diagnoseModule(base.btf, sectionData(memorySource(read.elf), btfSec));
+    if (d.baseMismatch && !opts.force) {
+      return { file, status: 'error', compression, message: `not built against this base (${d.explanation?.summary ?? d.findings[0]?.message}); --force stamps anyway` };
+    }
+    const entry: ManifestEntry = { sha256: base.sha256, types: base.btf.nrTypes, strLen: base.btf.strLen };
+    if (opts.dryRun) return { file, status: 'recorded', compression, message: `base ${base.sha256.slice(0, 16)}…`, entry };
+    const stamped = stampModuleElf(read.elf, entry);
+    await verifyStamped(read.elf, stamped);
+    const out = compression ? compressAs(stamped, compression) : stamped;
+    // Write next to the original, read it back, then replace the original atomically.
+    const tmp = nodePath.join(nodePath.dirname(file), `.${nodePath.basename(file)}.btfcheck-${process.pid}`);
+    try {
+      fs.writeFileSync(tmp, out, { mode: read.mode });
+      const back = maybeDecompress(new Uint8Array(fs.readFileSync(tmp)), { xz: nodeXzDecoder });
+      if ((back.compression ?? null) !== compression || !sameBytes(back.data, stamped)) throw new Error('the written file does not read back as the stamped module');
+      fs.renameSync(tmp, file);
+    } finally {
+      if (fs.existsSync(tmp)) fs.rmSync(tmp);
+    }
+    const note = signed ? '; its signature was removed: sign it again' : '';
+    return { file, status: 'stamped', compression, message: `base ${base.sha256.slice(0, 16)}… (${entry.types.toLocaleString('en-US')} types, ${entry.strLen.toLocaleString('en-US')} string bytes)${note}`, entry };
+  } catch (e) {
+    return { file, status: 'error', compression, message: errorMessage(e) };
+  }
+}
+
+export const stampCommand: CommandModule<object, StampArgs> = {
+  command: 'stamp <modules..>',
+  describe: `Record the base's checksum in modules (${CHECKSUM_SECTION} section), or in a manifest with --manifest`,
+  builder: (y: Argv) =>
+    y
+      .positional('modules', { type: 'string', array: true, demandOption: true, describe: 'module files (.ko, .ko.xz, .ko.zst, .ko.gz) or directories' })
+      .option('base', { alias: 'b', type: 'string', demandOption: true, describe: 'the base the modules were built against: vmlinux, vmlinuz, raw BTF, or "running"' })
+      .option('manifest', { type: 'string', describe: 'write a JSON manifest (module path → checksum, types, strLen) instead of changing the modules (for signed modules)' })
+      .option('force', { type: 'boolean', default: false, describe: 'stamp even modules whose BTF does not fit the base' })
+      .option('strip-signature', { type: 'boolean', default: false, describe: 'remove an appended module signature first (sign the module again afterwards)' })
+      .option('format', { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'report format' })
+      .example('$0 stamp --base vmlinux $(find . -name "*.ko")', 'before signing, in the build tree')
+      .example('$0 stamp --base vmlinux --manifest btf-manifest.json /lib/modules/$(uname -r)', 'signed modules: record checksums beside them') as unknown as Argv<StampArgs>,
+  handler: async (args: ArgumentsCamelCase<StampArgs>) => {
+    process.exitCode = await runStamp(args);
+  },
+};
+
+export async function runStamp(args: StampArgs): Promise<number> {
+  let base: LoadedBase;
+  try {
+    base = await loadBase(args.base);
+  } catch (e) {
+    process.stderr.write(`btfcheck: ${args.base}: ${errorMessage(e)}\n`);
+    return EXIT_ERROR;
+  }
+  let files: string[];
+  try {
+    files = expandModulePaths(args.modules);
+  } catch (e) {
+    process.stderr.write(`btfcheck: ${errorMessage(e)}\n`);
+    return EXIT_ERROR;
+  }
+  if (files.length === 0) throw new UsageError('no modules found in the given paths');
+  const results: (StampResult & { entry?: ManifestEntry })[] = [];
+  for (const f of files) results.push(await stampFile(f, base, { force: args.force, dryRun: !!args.manifest, stripSignature: args.stripSignature }));
+  if (args.manifest) {
+    const modules: Record<string, ManifestEntry> = {};
+    for (const r of results) if (r.entry) modules[r.file] = r.entry;
+    const manifest = createManifest({ file: base.file, sha256: base.sha256, types: base.btf.nrTypes, strLen: base.btf.strLen, release: base.release ?? null }, modules);
+    try {
+      fs.writeFileSync(args.manifest, JSON.stringify(manifest, null, 2) + '\n');
+    } catch (e) {
+      process.stderr.write(`btfcheck: ${args.manifest}: ${errorMessage(e)}\n`);
+      return EXIT_ERROR;
+    }
+  }
+  for (const r of results) if (r.status === 'error') process.stderr.write(`btfcheck: ${r.file}: ${r.message}\n`);
+  if (args.format === 'json') {
+    await writeOut(JSON.stringify({ base: { file: base.file, sha256: base.sha256, types: base.btf.nrTypes, strLen: base.btf.strLen, release: base.release ?? null }, manifest: args.manifest ?? null, modules: results.map(({ entry: _e, ...r }) => r) }, null, 2) + '\n');
+  } else {
+    await writeOut(results.filter((r) => r.status !== 'error').map((r) => `${r.status}: ${r.file}: ${r.message}\n`).join('') +
+      (args.manifest ? `manifest: ${args.manifest} (${results.filter((r) => r.entry).length} modules)\n` : ''));
+  }
+  const errors = results.filter((r) => r.status === 'error');
+  if (errors.some((r) => r.message.includes('--force'))) return EXIT_FAIL;
+  return errors.length ? EXIT_ERROR : EXIT_OK;
+}
