@@ -269,6 +269,22 @@ describe('loadModule: one test per format', () => {
     expect(sha(data)).toBe(sha(ctr));
   });
 
+  it.each([
+    ['xz streams (one BCJ-filtered) with stream padding', ['ctr-blocks.ko.xz', 'ctr-x86.ko.xz'], 4],
+    ['zstd frames, with and without content size', ['ctr.ko.zst', 'ctr-stdin.ko.zst'], 0],
+    ['gzip members', ['ctr.ko.gz', 'ctr.ko.gz'], 0],
+    ['lz4 frames', ['ctr.ko.lz4', 'ctr.ko.lz4'], 0],
+  ])('concatenated %s', (_what, files, padding) => {
+    const parts = files.map((f) => new Uint8Array(fs.readFileSync(path.join(FIXTURES, f))));
+    const joined = new Uint8Array(parts[0].length + padding + parts[1].length);
+    joined.set(parts[0]);
+    joined.set(parts[1], parts[0].length + padding);
+    const { data } = maybeDecompress(joined, { xz: nodeXzDecoder });
+    expect(data.length).toBe(2 * ctr.length);
+    expect(sha(data.subarray(ctr.length))).toBe(sha(ctr));
+    expect(sha(data.subarray(0, ctr.length))).toBe(sha(ctr));
+  });
+
   it('.ko.xz from samples', async () => {
     const p = path.join(samplesDir(), '6.12.117+deb12-cloud-amd64/lib/modules/6.12.117+deb12-cloud-amd64/kernel/drivers/scsi/ch.ko.xz');
     const m = await loadModule(p);

@@ -53,6 +53,8 @@ export interface XzInfo {
   uncompressedSize: number;
   /** End of the last stream (and its padding) in the input. */
   end: number;
+  /** [start, end) of each stream: decoders may not take concatenated streams (lzma-rs does not). */
+  streams: Array<[number, number]>;
 }
 
 const corrupt = (what: string): never => { throw new InputError(`corrupt xz data: ${what}`); };
@@ -105,6 +107,7 @@ export function xzInfo(b: Uint8Array): XzInfo {
   let at = 0;
   let streams = 0;
   let end = 0;
+  const spans: Array<[number, number]> = [];
   while (at < b.length) {
     if (streams > 0) { // stream padding: zero bytes in multiples of four
       while (at + 4 <= b.length && u32(b, at) === 0) at += 4;
@@ -115,6 +118,7 @@ export function xzInfo(b: Uint8Array): XzInfo {
       if (streams === 0) throw new InputError('not xz data: bad magic');
       break; // trailing data after the last stream (as when a payload was found by scanning)
     }
+    const streamStart = at;
     if (crc32(b, at + 6, at + 8) !== u32(b, at + 8)) corrupt('stream header CRC32 mismatch');
     const flags = b[at + 7];
     if (b[at + 6] !== 0 || flags > 0x0f) corrupt('unsupported stream flags');
@@ -195,8 +199,9 @@ export function xzInfo(b: Uint8Array): XzInfo {
     blocks.push(...streamBlocks);
     streams++;
     end = at;
+    spans.push([streamStart, at]);
   }
-  return { blocks, uncompressedSize: total, end };
+  return { blocks, uncompressedSize: total, end, streams: spans };
 }
 
 /** The BCJ x86 decoder (xz's simple/x86.c), in place over one block's output. */
@@ -305,11 +310,20 @@ function verifyCheck(input: Uint8Array, blk: XzBlock, data: Uint8Array): void {
 export type AsyncXzDecoder = (xz: Uint8Array) => Promise<Uint8Array>;
 
 /** The walk and the limit check: what the decoder is handed, and what it must give back. */
-function prepareXz(input: Uint8Array, limits: DecompressLimits): { info: XzInfo; filtered: boolean; stream: Uint8Array } {
+function prepareXz(input: Uint8Array, limits: DecompressLimits): { info: XzInfo; filtered: boolean; streams: Uint8Array[] } {
   const info = xzInfo(input);
   checkOutputSize('xz', 'holds', info.uncompressedSize, input.length, limits);
   const filtered = info.blocks.some((blk) => blk.x86Start !== undefined);
-  return { info, filtered, stream: filtered ? plainLzma2Stream(input, info.blocks) : input.subarray(0, info.end) };
+  const streams = filtered ? [plainLzma2Stream(input, info.blocks)] : info.streams.map(([a, z]) => input.subarray(a, z));
+  return { info, filtered, streams };
+}
+
+function joined(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 function decoderError(e: unknown): InputError {
@@ -334,10 +348,10 @@ function finishXz(input: Uint8Array, info: XzInfo, filtered: boolean, out: Uint8
 
 /** Decompresses xz data with `decoder` after proving its exact output size within `limits`. */
 export function decompressXz(input: Uint8Array, decoder: XzDecoder, limits: DecompressLimits): Uint8Array {
-  const { info, filtered, stream } = prepareXz(input, limits);
+  const { info, filtered, streams } = prepareXz(input, limits);
   let out: Uint8Array;
   try {
-    out = decoder(stream);
+    out = joined(streams.map((s) => decoder(s)));
   } catch (e) {
     throw decoderError(e);
   }
@@ -346,10 +360,12 @@ export function decompressXz(input: Uint8Array, decoder: XzDecoder, limits: Deco
 
 /** As decompressXz, with a decoder that runs off the main thread (callers may then overlap files). */
 export async function decompressXzAsync(input: Uint8Array, decoder: AsyncXzDecoder, limits: DecompressLimits): Promise<Uint8Array> {
-  const { info, filtered, stream } = prepareXz(input, limits);
+  const { info, filtered, streams } = prepareXz(input, limits);
   let out: Uint8Array;
   try {
-    out = await decoder(stream);
+    const parts: Uint8Array[] = [];
+    for (const s of streams) parts.push(await decoder(s));
+    out = joined(parts);
   } catch (e) {
     throw decoderError(e);
   }
