@@ -9,8 +9,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../lib/btf/btf.js';
-import { Kind } from '../lib/btf/kinds.js';
+import { Kind, KIND_NAMES } from '../lib/btf/kinds.js';
 import { emulateModuleLoad, kernelSeries, KERNEL_VERSIONS, KernelVerdict, KernelVersion } from '../lib/kernel/index.js';
+import { KIND_OPS } from '../rules/kernel/kinds.js';
+import { KERNEL_RULES } from '../rules/kernel/versions.js';
 import { BtfBuilder, smallBase } from './helpers/btf-builder.js';
 
 const MOD = 'testmod';
@@ -674,6 +676,19 @@ describe('btf_add_type capacity', () => {
       expect(v).toEqual({ accepted: true, errno: 0, loads: true, log: bpf('Exceeded max num of types', 'Exceeded max num of types') });
     }
   }, 60_000);
+});
+
+describe('kind_ops', () => {
+  it('has one entry per kind the kernels know (1..BTF_KIND_MAX), named as btf_kind_str[]', () => {
+    for (const version of KERNEL_VERSIONS) {
+      const kindMax = KERNEL_RULES[version].kindMax;
+      expect(kindMax).toBe(19);
+      expect(KIND_OPS[0]).toBeUndefined();
+      for (let kind = 1; kind <= kindMax; kind++) {
+        expect(KIND_OPS[kind]).toMatchObject({ kind, name: KIND_NAMES[kind] });
+      }
+    }
+  });
 });
 
 describe('kernelSeries', () => {

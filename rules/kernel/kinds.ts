@@ -8,8 +8,9 @@
  * checkMeta returns the bytes of kind data after the 12-byte btf_type it consumed, or a negative
  * errno. All arithmetic is the kernel's u32 arithmetic (hence the >>> 0).
  *
- * Identical in 6.1 and 6.12 except where `env.rules` is read (DATASEC names); log suppression
- * (6.12) happens in env.logType / env.logMember, as in the kernel.
+ * Identical in 6.1 and 6.12 but for DATASEC names (env.nameValidSection follows
+ * rules.sectionNameRule); 6.12's log suppression happens in env.logType / env.logMember, as in the
+ * kernel.
  */
 import { Kind, KIND_NAMES } from '../../lib/btf/kinds.js';
 import type { MetaEnv, TypeCursor } from '../../lib/kernel/env.js';
@@ -46,8 +47,9 @@ export interface KindOps {
   kind: Kind;
   /** btf_kind_str[kind], as printed in "[id] KIND name". */
   name: string;
-  /** The kernel function this models, for readers. */
+  /** The kernel functions this models, for readers. */
   kernelCheckMeta: string;
+  kernelLogDetails: string;
   checkMeta(env: MetaEnv, t: TypeCursor, metaLeft: number): number;
   logDetails(env: MetaEnv, t: TypeCursor): void;
 }
@@ -73,7 +75,7 @@ function intEncodingStr(encoding: number): string {
 }
 
 const intOps: KindOps = {
-  kind: Kind.INT, name: 'INT', kernelCheckMeta: 'btf_int_check_meta',
+  kind: Kind.INT, name: 'INT', kernelCheckMeta: 'btf_int_check_meta', kernelLogDetails: 'btf_int_log',
   checkMeta(env, t, metaLeft) {
     if (metaLeft < INT_DATA) { env.logType(t, false, metaLeftMsg(metaLeft, INT_DATA)); return -EINVAL; }
     const e = noVlenNoKflag(env, t);
@@ -120,11 +122,11 @@ function refTypeCheckMeta(env: MetaEnv, t: TypeCursor): number {
 const refTypeLog = (env: MetaEnv, t: TypeCursor): void => env.log(`type_id=${fmtU(t.sizeType)}`);
 
 function refOps(kind: Kind): KindOps {
-  return { kind, name: KIND_NAMES[kind], kernelCheckMeta: 'btf_ref_type_check_meta', checkMeta: refTypeCheckMeta, logDetails: refTypeLog };
+  return { kind, name: KIND_NAMES[kind], kernelCheckMeta: 'btf_ref_type_check_meta', kernelLogDetails: 'btf_ref_type_log', checkMeta: refTypeCheckMeta, logDetails: refTypeLog };
 }
 
 const fwdOps: KindOps = {
-  kind: Kind.FWD, name: 'FWD', kernelCheckMeta: 'btf_fwd_check_meta',
+  kind: Kind.FWD, name: 'FWD', kernelCheckMeta: 'btf_fwd_check_meta', kernelLogDetails: 'btf_fwd_type_log',
   checkMeta(env, t) {
     if (t.vlen) { env.logType(t, true, 'vlen != 0'); return -EINVAL; }
     if (t.sizeType) { env.logType(t, true, 'type != 0'); return -EINVAL; }
@@ -136,7 +138,7 @@ const fwdOps: KindOps = {
 };
 
 const arrayOps: KindOps = {
-  kind: Kind.ARRAY, name: 'ARRAY', kernelCheckMeta: 'btf_array_check_meta',
+  kind: Kind.ARRAY, name: 'ARRAY', kernelCheckMeta: 'btf_array_check_meta', kernelLogDetails: 'btf_array_log',
   checkMeta(env, t, metaLeft) {
     if (metaLeft < ARRAY_DATA) { env.logType(t, false, metaLeftMsg(metaLeft, ARRAY_DATA)); return -EINVAL; }
     if (t.nameOff) { env.logType(t, true, 'Invalid name'); return -EINVAL; }
@@ -186,7 +188,7 @@ function structCheckMeta(env: MetaEnv, t: TypeCursor, metaLeft: number): number 
 const sizeVlenLog = (env: MetaEnv, t: TypeCursor): void => env.log(`size=${fmtU(t.sizeType)} vlen=${t.vlen}`);
 
 function structOps(kind: Kind): KindOps {
-  return { kind, name: KIND_NAMES[kind], kernelCheckMeta: 'btf_struct_check_meta', checkMeta: structCheckMeta, logDetails: sizeVlenLog };
+  return { kind, name: KIND_NAMES[kind], kernelCheckMeta: 'btf_struct_check_meta', kernelLogDetails: 'btf_struct_log', checkMeta: structCheckMeta, logDetails: sizeVlenLog };
 }
 
 /** btf_enum_check_meta / btf_enum64_check_meta: the same checks over 8- or 12-byte entries. */
@@ -209,7 +211,7 @@ function enumCheckMeta(entrySize: number) {
 }
 
 const funcProtoOps: KindOps = {
-  kind: Kind.FUNC_PROTO, name: 'FUNC_PROTO', kernelCheckMeta: 'btf_func_proto_check_meta',
+  kind: Kind.FUNC_PROTO, name: 'FUNC_PROTO', kernelCheckMeta: 'btf_func_proto_check_meta', kernelLogDetails: 'btf_func_proto_log',
   checkMeta(env, t, metaLeft) {
     const metaNeeded = t.vlen * PARAM;
     if (metaLeft < metaNeeded) { env.logType(t, false, metaLeftMsg(metaLeft, metaNeeded)); return -EINVAL; }
@@ -241,7 +243,7 @@ const funcProtoOps: KindOps = {
 };
 
 const funcOps: KindOps = {
-  kind: Kind.FUNC, name: 'FUNC', kernelCheckMeta: 'btf_func_check_meta',
+  kind: Kind.FUNC, name: 'FUNC', kernelCheckMeta: 'btf_func_check_meta', kernelLogDetails: 'btf_ref_type_log',
   checkMeta(env, t) {
     if (!t.nameOff || !env.nameValidIdentifier(t.nameOff)) { env.logType(t, true, 'Invalid name'); return -EINVAL; }
     if (t.vlen > BTF_FUNC_GLOBAL) { env.logType(t, true, 'Invalid func linkage'); return -EINVAL; }
@@ -253,7 +255,7 @@ const funcOps: KindOps = {
 };
 
 const varOps: KindOps = {
-  kind: Kind.VAR, name: 'VAR', kernelCheckMeta: 'btf_var_check_meta',
+  kind: Kind.VAR, name: 'VAR', kernelCheckMeta: 'btf_var_check_meta', kernelLogDetails: 'btf_var_log',
   checkMeta(env, t, metaLeft) {
     if (metaLeft < VAR_DATA) { env.logType(t, false, metaLeftMsg(metaLeft, VAR_DATA)); return -EINVAL; }
     const e = noVlenNoKflag(env, t);
@@ -271,7 +273,7 @@ const varOps: KindOps = {
 };
 
 const datasecOps: KindOps = {
-  kind: Kind.DATASEC, name: 'DATASEC', kernelCheckMeta: 'btf_datasec_check_meta',
+  kind: Kind.DATASEC, name: 'DATASEC', kernelCheckMeta: 'btf_datasec_check_meta', kernelLogDetails: 'btf_datasec_log',
   checkMeta(env, t, metaLeft) {
     const metaNeeded = t.vlen * VAR_SECINFO;
     if (metaLeft < metaNeeded) { env.logType(t, false, metaLeftMsg(metaLeft, metaNeeded)); return -EINVAL; }
@@ -302,7 +304,7 @@ const datasecOps: KindOps = {
 };
 
 const floatOps: KindOps = {
-  kind: Kind.FLOAT, name: 'FLOAT', kernelCheckMeta: 'btf_float_check_meta',
+  kind: Kind.FLOAT, name: 'FLOAT', kernelCheckMeta: 'btf_float_check_meta', kernelLogDetails: 'btf_float_log',
   checkMeta(env, t) {
     const e = noVlenNoKflag(env, t);
     if (e) return e;
@@ -315,7 +317,7 @@ const floatOps: KindOps = {
 };
 
 const declTagOps: KindOps = {
-  kind: Kind.DECL_TAG, name: 'DECL_TAG', kernelCheckMeta: 'btf_decl_tag_check_meta',
+  kind: Kind.DECL_TAG, name: 'DECL_TAG', kernelCheckMeta: 'btf_decl_tag_check_meta', kernelLogDetails: 'btf_decl_tag_log',
   checkMeta(env, t, metaLeft) {
     if (metaLeft < DECL_TAG_DATA) { env.logType(t, false, metaLeftMsg(metaLeft, DECL_TAG_DATA)); return -EINVAL; }
     if (env.strFirstByte(t.nameOff) <= 0) { env.logType(t, true, 'Invalid value'); return -EINVAL; }
@@ -336,7 +338,7 @@ export const KIND_OPS: readonly (KindOps | undefined)[] = [
   arrayOps,
   structOps(Kind.STRUCT),
   structOps(Kind.UNION),
-  { kind: Kind.ENUM, name: 'ENUM', kernelCheckMeta: 'btf_enum_check_meta', checkMeta: enumCheckMeta(ENUM_VALUE), logDetails: sizeVlenLog },
+  { kind: Kind.ENUM, name: 'ENUM', kernelCheckMeta: 'btf_enum_check_meta', kernelLogDetails: 'btf_enum_log', checkMeta: enumCheckMeta(ENUM_VALUE), logDetails: sizeVlenLog },
   fwdOps,
   refOps(Kind.TYPEDEF),
   refOps(Kind.VOLATILE),
@@ -349,7 +351,7 @@ export const KIND_OPS: readonly (KindOps | undefined)[] = [
   floatOps,
   declTagOps,
   refOps(Kind.TYPE_TAG),
-  { kind: Kind.ENUM64, name: 'ENUM64', kernelCheckMeta: 'btf_enum64_check_meta', checkMeta: enumCheckMeta(ENUM64_VALUE), logDetails: sizeVlenLog },
+  { kind: Kind.ENUM64, name: 'ENUM64', kernelCheckMeta: 'btf_enum64_check_meta', kernelLogDetails: 'btf_enum_log', checkMeta: enumCheckMeta(ENUM64_VALUE), logDetails: sizeVlenLog },
 ];
 
 /** btf_type_is_modifier(): the kinds btf_check_type_tags() follows. */
