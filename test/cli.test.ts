@@ -104,7 +104,7 @@ describe('demo (npm start)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/REJECTED 8250_lpss/);
     expect(r.stdout).toMatch(/failed to validate module \[8250_lpss\] BTF: -22/);
-    expect(r.stdout).toMatch(/built against a base with 95247 types and 1694074 string bytes; this base has 94976 and 1689866/);
+    expect(r.stdout).toMatch(/built against a base with 95,247 types and 1,694,074 string bytes; this base has 94,976 types and 1,689,866/);
   });
 });
 
