@@ -6,10 +6,18 @@
  */
 import { Gunzip } from 'fflate';
 import { InputError } from '../errors.js';
-import { concatChunks } from './lz4.js';
 import { checkOutputSize, DecompressLimits } from './limits.js';
 
 const SLICE = 64 << 10;
+
+/** Joins output chunks into one buffer. */
+function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0].length === total) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
+}
 
 export function decompressGzip(input: Uint8Array, limits: DecompressLimits): Uint8Array {
   if (input.length < 18) throw new InputError(`truncated gzip data (${input.length} bytes)`);

@@ -65,15 +65,6 @@ export function decodeLz4Block(src: Uint8Array, start: number, end: number, dst:
   return d;
 }
 
-/** Joins output chunks into one buffer. */
-export function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0].length === total) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out;
-}
-
 /**
  * Decodes a legacy LZ4 stream: the magic, then blocks of (u32 compressed size, data), each at most
  * 8 MiB uncompressed. The stream has no end marker: it ends at the end of the input, at a 4-byte
