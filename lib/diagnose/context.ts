@@ -77,6 +77,8 @@ export class FindingContext {
   readonly own: BtfType[];
   /** Every type reference the module's own types make, in type order. */
   readonly refs: TypeRef[];
+  /** The same references grouped by use (indexed by RefUse), so each rule walks only its own. */
+  readonly refsByUse: TypeRef[][];
   /**
    * Where the module's own strings start in its offsets: the inferred build-time base string length
    * when known, else the given base's. Names are read from the module's own table with it, so a
@@ -91,6 +93,8 @@ export class FindingContext {
     this.own = new Array<BtfType>(count);
     for (let i = 0; i < count; i++) this.own[i] = split.types.decode(i, split.startId + i);
     this.refs = collectRefs(this.own);
+    this.refsByUse = Array.from({ length: 11 }, () => [] as TypeRef[]);
+    for (const r of this.refs) this.refsByUse[r.use].push(r);
     this.ownStringsFrom = split.startStrOff;
     this.splitSizes = new Float64Array(count).fill(SIZE_UNKNOWN);
     let memo = baseSizeMemo.get(base);
@@ -126,9 +130,10 @@ export class FindingContext {
     return latin1(bytes, local, end);
   }
 
-  /** `[id] KIND 'name'` for messages. */
+  /** `[id] KIND 'name'` for messages, the name cut short when a hostile file makes it huge. */
   describe(id: number): string {
-    return this.split.describe(id);
+    const d = this.split.describe(id);
+    return d.length > 120 ? `${d.slice(0, 116)}...'` : d;
   }
 
   /** The type `id` leads to through typedefs and qualifiers: its id, or undefined (dangling or a cycle). */

@@ -34,6 +34,8 @@ export interface StrStartInference {
 
 /** Bound on fallback candidates scored, so hostile input cannot make inference quadratic. */
 const MAX_FALLBACK_CANDIDATES = 4096;
+/** Roughly how many reference checks the fallback may spend on one module. */
+const WORK_BUDGET = 20_000_000;
 
 /**
  * Stricter than useAccepts: what compilers and pahole actually emit. C folds repeated qualifiers,
@@ -171,7 +173,9 @@ export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInfere
     let top: TypeRef | undefined;
     for (const r of refs) if (!top || r.id > top.id) top = r;
     const candidates: number[] = [];
-    for (let j = 0; j < own.length && candidates.length < MAX_FALLBACK_CANDIDATES; j++) {
+    // Each candidate costs a pass over refs and types: cap the total work for hostile input.
+    const budget = Math.min(MAX_FALLBACK_CANDIDATES, Math.max(16, Math.floor(WORK_BUDGET / (refs.length + own.length))));
+    for (let j = 0; j < own.length && candidates.length < budget; j++) {
       if (top!.id - j >= 1 && useAccepts(top!.use, own[j].kind)) candidates.push(top!.id - j);
     }
     const alt = pick(own, refs, candidates, votes);

@@ -19,12 +19,10 @@ function refWhere(ctx: FindingContext, fromIndex: number, use: RefUse, slot: num
 
 /** Reports references of the given uses whose target exists but has the wrong kind (or is void). */
 function kindRule(id: string, uses: RefUse[], description: string): FindingRule {
-  const wanted = new Set(uses);
   return {
     id, severity: 'error', provesMismatch: true, description,
     check(ctx, report) {
-      for (const r of ctx.refs) {
-        if (!wanted.has(r.use)) continue;
+      for (const use of uses) for (const r of ctx.refsByUse[use]) {
         const kind = ctx.kindOf(r.id);
         if (kind === undefined) continue; // dangling: type-id-out-of-range reports it
         const typeId = ctx.startId + r.fromIndex;
@@ -91,8 +89,7 @@ export const declTagTarget: FindingRule = {
   provesMismatch: true,
   description: 'A DECL_TAG must tag a struct, union, typedef, VAR or FUNC, and its component index must name an existing member or parameter (-1 for the whole type).',
   check(ctx, report) {
-    for (const r of ctx.refs) {
-      if (r.use !== RefUse.DeclTag) continue;
+    for (const r of ctx.refsByUse[RefUse.DeclTag]) {
       const typeId = ctx.startId + r.fromIndex;
       const kind = ctx.kindOf(r.id);
       if (kind === undefined) continue;

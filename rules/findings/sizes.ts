@@ -106,8 +106,7 @@ export const datasecEntrySize: FindingRule = {
   provesMismatch: true,
   description: 'Each DATASEC entry must lie inside the section and have the size of its variable\'s type.',
   check(ctx, report) {
-    for (const r of ctx.refs) {
-      if (r.use !== RefUse.DatasecEntry) continue;
+    for (const r of ctx.refsByUse[RefUse.DatasecEntry]) {
       const sec = ctx.own[r.fromIndex];
       const entry = sec.secinfos![r.slot];
       const typeId = ctx.startId + r.fromIndex;
