@@ -3,6 +3,7 @@
  * on hand-built BTF and on the real Debian bases bundled in samples/.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { xz } from '@napi-rs/lzma';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
 } from '../lib/abi/index.js';
 import type { AbiModule } from '../lib/abi/index.js';
 import { BtfBuilder, permuteTypes, smallBase } from './helpers/btf-builder.js';
+import { runCli, sample } from './helpers/cli.js';
 import { samplesDir } from './helpers/kernels.js';
 
 /** The small base plus a few more types, so permutations and cycles have something to move. */
@@ -226,5 +228,85 @@ describe('compareBases on the bundled Debian bases (samples/)', () => {
     expect(compareBases(parse(raw), parse(raw.slice())).diff.kind).toBe('identical');
     const c = compareBases(parse(raw), parse(permuteTypes(raw, 11)));
     expect(c.diff).toMatchObject({ kind: 'permuted', added: 0, removed: 0, changed: 0, firstStrOff: null });
+  });
+});
+
+describe('btfcheck abi (command line, on samples/)', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-abi-'));
+  const OLD = '6.1.0-47-cloud-amd64';
+  const NEW = '6.1.0-56-cloud-amd64';
+  const base = (abi: string) => sample(abi, 'vmlinux.btf.xz');
+  const mods = (abi: string) => sample(abi, 'lib');
+
+  /** An unpacked kernel package: boot/vmlinuz-<release> (the xz raw base: read by content), boot/config, lib/modules. */
+  function packageRoot(name: string, abi: string): string {
+    const root = path.join(tmp, name);
+    fs.mkdirSync(path.join(root, 'boot'), { recursive: true });
+    fs.copyFileSync(base(abi), path.join(root, 'boot', `vmlinuz-${abi}`));
+    fs.copyFileSync(sample(abi, 'config'), path.join(root, 'boot', `config-${abi}`));
+    fs.cpSync(sample(abi, 'lib'), path.join(root, 'lib'), { recursive: true });
+    return root;
+  }
+
+  it('two base files with module trees: changed, both directions counted, one verdict line, exit 1', () => {
+    const r = runCli(['abi', '--old', base(OLD), '--new', base(NEW), '--old-modules', mods(OLD), '--new-modules', mods(NEW), '--kernel', '6.1', '--format', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.baseDiff).toMatchObject({ kind: 'changed', firstTypeId: 37, firstStrOff: 4264, added: 333, removed: 161, changed: 269 });
+    expect(j.newOnOld).toMatchObject({ modules: 12, accepted: 0, rejected: 12, staysValid: 0, silentMismatch: 0, kernel: { version: '6.1', allowBtfMismatch: false } });
+    expect(j.oldOnNew).toMatchObject({ modules: 12, accepted: 2, rejected: 10, staysValid: 0, silentMismatch: 2 });
+    expect(j.modules.oldOnNew.filter((m: { kernelAccepted: boolean }) => m.kernelAccepted).map((m: { module: string }) => m.module).sort()).toEqual(['cordic', 'ctr']);
+    expect(j.verdict).toBe("BTF-INCOMPATIBLE: bases changed from type [37] and string offset 4264 (named types: +333 -161 ~269); NEW's modules on OLD's kernel: 12 rejected, 0 valid of 12; OLD's modules on NEW's kernel: 10 rejected, 2 silently mismatched, 0 valid of 12");
+  });
+
+  it('unpacked package roots: base, modules and .config found inside; text ends with the verdict', () => {
+    const r = runCli(['abi', '--old', packageRoot('old', OLD), '--new', packageRoot('new', NEW)]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`modules: ${path.join(tmp, 'old', 'lib', 'modules', OLD)}`);
+    // Debian's config sets CONFIG_MODULE_ALLOW_BTF_MISMATCH=y: rejected modules still load.
+    expect(r.stdout).toContain('(kernel 6.1, CONFIG_MODULE_ALLOW_BTF_MISMATCH=y): 12 modules');
+    expect(r.stdout).toContain('12 rejected (12 still load, without BTF)');
+    expect(r.stdout.trimEnd().split('\n').pop()).toMatch(/^BTF-INCOMPATIBLE: bases changed/);
+  });
+
+  it('a package against itself is compatible (exit 0); symbol CRCs that agree expose the BTF trap', () => {
+    const same = runCli(['abi', '--old', packageRoot('same', OLD), '--new', path.join(tmp, 'same'), '--format', 'json']);
+    expect(same.status).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ compatible: true, baseDiff: { kind: 'identical' }, newOnOld: { staysValid: 12, rejected: 0 } });
+    const symvers = path.join(tmp, 'Module.symvers');
+    fs.writeFileSync(symvers, '0x12345678\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n');
+    const trap = runCli(['abi', '--old', base(OLD), '--new', base(NEW), '--new-modules', mods(NEW), '--kernel', '6.1', '--old-symvers', symvers, '--new-symvers', symvers]);
+    expect(trap.status).toBe(1);
+    expect(trap.stdout).toContain('symbol CRCs (Module.symvers): 1 common, 0 changed, 0 only old, 0 only new: compatible');
+    expect(trap.stdout.trimEnd().split('\n').pop()).toMatch(/; symbol-CRC compatible but BTF incompatible$/);
+  });
+
+  it('a re-ordered base of the same size: permuted; each module read again and found invalid', () => {
+    const permuted = path.join(tmp, 'permuted.btf');
+    fs.writeFileSync(permuted, permuteTypes(new Uint8Array(xz.decompressSync(fs.readFileSync(base(OLD)))), 9));
+    const r = runCli(['abi', '--old', base(OLD), '--new', permuted, '--old-modules', mods(OLD), '--kernel', '6.1', '--format', 'json']);
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.baseDiff.kind).toBe('permuted');
+    expect(j.newOnOld).toBeNull();
+    expect(j.oldOnNew).toMatchObject({ modules: 12, staysValid: 0 });
+    for (const m of j.modules.oldOnNew) expect(m.reason).toMatch(/^base type \[\d+\] .* in the other base$/);
+  });
+
+  it('input errors: one line naming the file, exit 2', () => {
+    const missing = runCli(['abi', '--old', path.join(tmp, 'nope'), '--new', base(NEW)]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.split('\n')[0]).toBe(`btfcheck: --old ${path.join(tmp, 'nope')}: no such file or directory`);
+    const empty = path.join(tmp, 'empty-dir');
+    fs.mkdirSync(empty, { recursive: true });
+    const notPkg = runCli(['abi', '--old', empty, '--new', base(NEW)]);
+    expect(notPkg.status).toBe(2);
+    expect(notPkg.stderr).toMatch(/empty-dir: no boot\/vmlinuz-\* in this directory/);
+    expect(notPkg.stderr).not.toMatch(/\n\s+at /);
+    const help = runCli(['abi', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--old-symvers');
+    expect(help.stdout).toContain('Examples:');
   });
 });

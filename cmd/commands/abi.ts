@@ -70,6 +70,8 @@ interface Side {
   modulePaths: string[];
   symvers?: string;
   config?: string;
+  /** The release a package root names its image with (boot/vmlinuz-<release>). */
+  release?: string;
 }
 
 const isDir = (p: string): boolean => {
@@ -115,7 +117,10 @@ function resolveSide(label: 'old' | 'new', arg: string, modules: string[] | unde
   if (!fs.existsSync(arg)) throw new UsageError(`--${label} ${arg}: no such file or directory`);
   if (isDir(arg)) {
     const root = resolvePackageRoot(arg);
-    return { label, basePath: root.basePath, modulePaths: modules ?? (root.modules ? [root.modules] : []), symvers: symvers ?? root.symvers, config: root.config };
+    return {
+      label, basePath: root.basePath, modulePaths: modules ?? (root.modules ? [root.modules] : []), symvers: symvers ?? root.symvers,
+      config: root.config, release: root.release ?? undefined,
+    };
   }
   return { label, basePath: arg, modulePaths: modules ?? [], symvers };
 }
@@ -211,7 +216,11 @@ export async function runAbi(args: AbiArgs): Promise<number> {
   if (!oldBase || !newBase) return EXIT_ERROR;
   // Each direction replays the kernel the modules would be loaded into.
   const settingsFor = (side: Side, base: LoadedBase): KernelSettings =>
-    resolveKernelSettings({ kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch }, base).settings;
+    resolveKernelSettings(
+      { kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch },
+      // A raw-BTF image tells no release; the package's file name does.
+      { file: base.file, release: base.release ?? side.release, version: base.version },
+    ).settings;
   const oldKernel = settingsFor(oldSide, oldBase);
   const newKernel = settingsFor(newSide, newBase);
 
