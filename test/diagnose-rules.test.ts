@@ -365,6 +365,25 @@ describe('inference, candidates and explanations', () => {
     expect(d.baseMismatch).toBe(false);
   });
 
+  it('corrupt, not base-mismatch: one absurd type id does not move the inferred base', () => {
+    const { builder } = smallBase();
+    const { split } = moduleOn(builder);
+    split.ptr(0x7fffffff);
+    const d = diagnoseModule(base(builder), split.build());
+    expect(d.inferredBase).toEqual({ types: builder.nextId, strLen: builder.strLen });
+    expect(rules(d.findings)).toEqual(['type-id-out-of-range']);
+    expect(d.explanation?.cause).toBe('corrupt');
+  });
+
+  it('corrupt: a single odd character in one name is damage, not Rust', () => {
+    const { builder } = smallBase();
+    const { split } = moduleOn(builder);
+    split.struct('mod$state', 0, []);
+    const d = diagnoseModule(base(builder), split.build());
+    expect(rules(d.findings)).toEqual(['non-c-name']);
+    expect(d.explanation?.cause).toBe('corrupt');
+  });
+
   it('checksum: a mismatch is the first, decisive finding; a match is reported as proof', () => {
     const { builder } = smallBase();
     const { split } = moduleOn(builder);

@@ -93,8 +93,11 @@ export function explain(a: Analysis, input: ExplainInput): Explanation | null {
     };
   }
 
+  // Names from rustc carry paths, generics, closures and impl blocks; one odd character in an
+  // otherwise C module is more likely a damaged string (judged below with the other errors).
   const nonC = a.findings.filter((f) => f.rule === 'non-c-name' && f.typeId !== null);
-  if (nonC.length > 0) {
+  const rustLike = nonC.filter((f) => /::|[{}<>#&]|closure/.test(f.message));
+  if (rustLike.length > 0 || nonC.length >= 3) {
     return {
       cause: 'non-c-names',
       summary: 'the module\'s own BTF has type names that are not C identifiers: Rust (or other non-C) types leaked into BTF',
@@ -106,16 +109,19 @@ export function explain(a: Analysis, input: ExplainInput): Explanation | null {
     };
   }
 
-  if (errors.length === 0) return null;
+  if (errors.length === 0 && nonC.length === 0) return null;
 
   // Equal (or unknown) shape and errors: local damage or a different base of the same shape.
-  const damagedTypes = a.errorTypeIds.length;
+  const damagedTypes = new Set([...a.errorTypeIds, ...nonC.map((f) => f.typeId!)]).size;
   const selfInconsistent = a.types.misfits > 0 || a.strs.strays > 0;
-  const local = damagedTypes > 0 && damagedTypes <= LOCAL_DAMAGE_TYPES && a.ownTypes >= 4 * damagedTypes;
+  const local = errors.length === 0 || damagedTypes > 0 && damagedTypes <= LOCAL_DAMAGE_TYPES && a.ownTypes >= 4 * damagedTypes;
   // A candidate of the same shape that leaves the module clean settles it: same shape, other content.
-  if (local && !chosen || (selfInconsistent && a.inferred.types === undefined && a.inferred.strLen === undefined)) {
+  // An intact module from another build is consistent in itself; damage shows as misfits or strays.
+  if ((local && !chosen) || (selfInconsistent && !chosen)) {
     const evidence: string[] = [];
-    if (damagedTypes > 0) evidence.push(`errors confined to ${damagedTypes === 1 ? 'type' : 'types'} ${a.errorTypeIds.map((id) => `[${id}]`).join(', ')} of the module's ${fmt(a.ownTypes)}`);
+    const ids = [...new Set([...a.errorTypeIds, ...nonC.map((f) => f.typeId!)])].sort((x, y) => x - y);
+    if (damagedTypes > 0) evidence.push(`errors confined to ${damagedTypes === 1 ? 'type' : 'types'} ${ids.map((id) => `[${id}]`).join(', ')} of the module's ${fmt(a.ownTypes)}`);
+    if (nonC.length > 0) evidence.push(`e.g. ${nonC[0].message}`);
     if (a.types.misfits > 0) evidence.push(`${fmt(a.types.misfits)} of the module's references to its own types fit no consistent numbering`);
     if (a.strs.strays > 0) evidence.push(`${fmt(a.strs.strays)} name offsets point into the module's own strings but at no string start`);
     evidence.push(...inferenceEvidence(a));

@@ -103,10 +103,12 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
   if (a.strs.start !== undefined && a.strs.matched > 0 && tolerable(a.strs.strays, a.strs.matched)) a.inferred.strLen = a.strs.start;
   if (a.inferred.strLen !== undefined) ctx.ownStringsFrom = a.inferred.strLen;
 
-  const shapeDiffers = (a.inferred.types !== undefined && a.inferred.types !== base.nrTypes) ||
-    (a.inferred.strLen !== undefined && a.inferred.strLen !== base.strLen);
+  // Proof needs a module that is consistent in itself: a damaged one may be misread.
+  const shapeDiffers = (a.inferred.types !== undefined && a.types.misfits === 0 && a.inferred.types !== base.nrTypes) ||
+    (a.inferred.strLen !== undefined && a.strs.strays === 0 && a.inferred.strLen !== base.strLen);
   if (shapeDiffers) {
-    a.findings.push({ rule: RULE_SHAPE, severity: 'error', typeId: null, message: shapeMessage(a.inferred, a.base) });
+    const proven = { types: a.types.misfits === 0 ? a.inferred.types : undefined, strLen: a.strs.strays === 0 ? a.inferred.strLen : undefined };
+    a.findings.push({ rule: RULE_SHAPE, severity: 'error', typeId: null, message: shapeMessage(proven, a.base) });
     a.counts.set(RULE_SHAPE, 1);
   }
 

@@ -11,7 +11,7 @@
  * (a FUNC on a FUNC_PROTO, a member on a data type, ...). When no FUNC votes, every placement of
  * the highest referenced id on a fitting type is scored instead.
  */
-import { Kind } from '../btf/kinds.js';
+import { BTF_MAX_TYPE, Kind } from '../btf/kinds.js';
 import { BtfType } from '../btf/types.js';
 import { POINTER_SIZE, RefUse, TypeRef, useAccepts } from './context.js';
 
@@ -170,17 +170,20 @@ export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInfere
   let best = pick(own, refs, ranked.slice(0, 8).map(([c]) => c), votes);
   if (best.start === undefined || best.misfits > 0) {
     // Fallback: the highest referenced id is an own type (own ids are above all base ids).
+    // Ids past the kernel's limit are damage, not numbering; they would only lead astray.
     let top: TypeRef | undefined;
-    for (const r of refs) if (!top || r.id > top.id) top = r;
+    for (const r of refs) if (r.id <= BTF_MAX_TYPE && (!top || r.id > top.id)) top = r;
+    if (!top) return best;
     const candidates: number[] = [];
     // Each candidate costs a pass over refs and types: cap the total work for hostile input.
     const budget = Math.min(MAX_FALLBACK_CANDIDATES, Math.max(16, Math.floor(WORK_BUDGET / (refs.length + own.length))));
     for (let j = 0; j < own.length && candidates.length < budget; j++) {
-      if (top!.id - j >= 1 && useAccepts(top!.use, own[j].kind)) candidates.push(top!.id - j);
+      if (top.id - j >= 1 && useAccepts(top.use, own[j].kind)) candidates.push(top.id - j);
     }
     const alt = pick(own, refs, candidates, votes);
-    if (alt.start !== undefined && (best.start === undefined || alt.misfits < best.misfits ||
-      (alt.misfits === best.misfits && alt.fitting > best.fitting))) best = alt;
+    const balance = (x: TypeStartInference): number => x.fitting - 4 * x.misfits;
+    if (alt.start !== undefined && (best.start === undefined || balance(alt) > balance(best) ||
+      (balance(alt) === balance(best) && alt.misfits < best.misfits))) best = alt;
   }
   return best;
 }
