@@ -7,7 +7,10 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { checkModule, CheckOptions, errorResult, KernelSettings, ModuleResult, summarize, CheckSummary } from '../lib/check.js';
 import { CandidateBase } from '../lib/diagnose/index.js';
-import { errorMessage } from './common.js';
+import { ChecksumManifest, lookupManifest, parseManifest } from '../lib/checksum/index.js';
+import { errorMessage, UsageError } from './common.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { expandModulePaths, loadBase, loadModule, LoadedBase } from './io/index.js';
 import { Progress } from './progress.js';
 
@@ -45,6 +48,7 @@ export interface WorkerContext {
   kernel: KernelSettings;
   diagnose: boolean;
   candidatePaths: string[];
+  manifestPath?: string;
 }
 
 /** The once-per-boot line 6.12 prints for the first rejected module only. */
@@ -63,7 +67,7 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
     }
   }
   const candidatePaths = opts.candidates ? expandCandidatePaths(opts.candidates) : [];
-  const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths };
+  const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths, manifestPath: opts.manifest };
   const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
   const progress = new Progress(files.length, opts.progress !== false);
   let checked: ModuleResult[];
@@ -94,14 +98,35 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
   return { results: { results, summary: summarize(results) }, candidateErrors };
 }
 
+/** Base-looking file names inside a candidate directory: vmlinux*, vmlinuz*, *.btf (maybe compressed). */
+const CANDIDATE_FILE = /^(vmlinux|vmlinuz)|\.btf(\.(xz|zst|gz))?$/;
+
+/** Candidate bases: files as given, directories searched (recursively) for base-looking files. */
 function expandCandidatePaths(paths: string[]): string[] {
-  return paths;
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir = false;
+    try {
+      isDir = fs.statSync(p).isDirectory();
+    } catch {
+      // Reported when loading it, as for any unreadable candidate.
+    }
+    if (!isDir) {
+      out.push(p);
+      continue;
+    }
+    const found = (fs.readdirSync(p, { recursive: true }) as string[]).filter((f) => CANDIDATE_FILE.test(path.basename(f))).sort();
+    if (!found.length) throw new UsageError(`--candidates ${p}: no vmlinux, vmlinuz or *.btf files in this directory`);
+    out.push(...found.map((f) => path.join(p, f)));
+  }
+  return out;
 }
 
 export interface PreparedContext {
   base: LoadedBase;
   options: CheckOptions;
   candidateErrors: number;
+  manifest?: ChecksumManifest;
 }
 
 export async function prepareContext(ctx: WorkerContext, base?: LoadedBase): Promise<PreparedContext> {
@@ -120,8 +145,11 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase): Pro
       }
     }
   }
+  // A manifest that cannot be read is a usage error of the whole run, not of one module.
+  const manifest = ctx.manifestPath ? readManifest(ctx.manifestPath) : undefined;
   return {
     base: loaded,
+    manifest,
     candidateErrors,
     options: { kernel: ctx.kernel, diagnose: ctx.diagnose, candidates, baseSha256: loaded.sha256 },
   };
@@ -130,9 +158,20 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase): Pro
 export async function checkOneFile(file: string, state: PreparedContext): Promise<ModuleResult> {
   try {
     const m = await loadModule(file);
-    return checkModule(state.base.btf, file, m.name, m.btf, state.options);
+    const stored = m.storedChecksum ?? (state.manifest ? lookupManifest(state.manifest, file) : undefined);
+    return checkModule(state.base.btf, file, m.name, m.btf, state.options, {
+      distilledBase: m.btfBase, stored, storedError: m.storedChecksumError,
+    });
   } catch (e) {
     return errorResult(file, errorMessage(e));
+  }
+}
+
+function readManifest(path: string): ChecksumManifest {
+  try {
+    return parseManifest(fs.readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--manifest ${path}: ${errorMessage(e)}`);
   }
 }
 

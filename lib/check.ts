@@ -44,6 +44,16 @@ export interface CheckOptions {
   firstRejectionInBoot?: boolean;
 }
 
+/** What a module file carries besides its .BTF. */
+export interface ModuleExtras {
+  /** .BTF.base (6.12 distilled base). */
+  distilledBase?: Uint8Array;
+  /** A stored base checksum (stamped section or manifest). */
+  stored?: StoredChecksum;
+  /** Why a stamped checksum section could not be read. */
+  storedError?: string;
+}
+
 /** Checks one module's .BTF (or its absence) against `base`. */
 export function checkModule(
   base: Btf,
@@ -51,29 +61,34 @@ export function checkModule(
   moduleName: string,
   moduleBtf: Uint8Array | undefined,
   options: CheckOptions,
-  stored?: StoredChecksum,
+  extras: ModuleExtras = {},
 ): ModuleResult {
   const result: ModuleResult = {
     file, module: moduleName, status: 'accepted', kernel: null, error: null, findings: [], inferredBase: null,
     checksum: null, explanation: null,
   };
-  if (!moduleBtf) {
-    // The kernel loads a module without .BTF and registers no BTF for it.
+  // The kernel skips a missing or empty .BTF (mod->btf_data_size == 0): the module loads, with no BTF.
+  if (!moduleBtf || moduleBtf.length === 0) {
     result.status = 'no-btf';
     result.kernel = { accepted: false, errno: 0, loads: true, log: [] };
     return result;
   }
+  const stored = extras.stored;
   result.kernel = emulateModuleLoad(base, moduleBtf, moduleName, {
     version: options.kernel.version,
     allowBtfMismatch: options.kernel.allowBtfMismatch,
     firstRejectionInBoot: options.firstRejectionInBoot ?? true,
+    distilledBase: extras.distilledBase,
   });
   result.status = result.kernel.accepted ? 'accepted' : 'rejected';
+  if (extras.storedError) {
+    result.findings.push({ rule: 'base-checksum-unreadable', severity: 'warning', typeId: null, message: `.BTF.base_checksum section is unreadable: ${extras.storedError}` });
+  }
   if (options.diagnose !== false) {
     const diagnosis: Diagnosis = diagnoseModule(base, moduleBtf, {
       candidates: options.candidates, stored, baseSha256: options.baseSha256,
     });
-    result.findings = diagnosis.findings;
+    result.findings.push(...diagnosis.findings);
     result.inferredBase = diagnosis.inferredBase;
     result.explanation = diagnosis.explanation;
     if (options.candidates) result.builtAgainst = diagnosis.builtAgainst ?? null;

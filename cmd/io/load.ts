@@ -11,6 +11,7 @@ import { isBtf } from '../../lib/btf/header.js';
 import { Compression, DecompressLimits, formatSize, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
 import { ElfFile, findSection, isElf, readElf, sectionData } from '../../lib/elf/sections.js';
 import { InputError } from '../../lib/errors.js';
+import { readStoredChecksum, StoredChecksum } from '../../lib/checksum/index.js';
 import { nameFromPath, readModule } from '../../lib/module.js';
 import { ByteSource, memorySource } from '../../lib/source.js';
 import { isBzImage, KernelRelease, parseBanner, releaseFromVmlinux, vmlinuxFromBzImage } from '../../lib/vmlinuz.js';
@@ -57,6 +58,12 @@ export interface LoadedModule {
   hasDistilledBase: boolean;
   /** Section table of the module ELF (absent for raw split BTF). */
   elf?: ElfFile;
+  /** The .BTF.base section's bytes (6.12 distilled base), when present. */
+  btfBase?: Uint8Array;
+  /** A base checksum stamped into the module (.BTF.base_checksum), when present. */
+  storedChecksum?: StoredChecksum;
+  /** Why a .BTF.base_checksum section could not be read (the module is still checked). */
+  storedChecksumError?: string;
 }
 
 export type LoadLimits = Partial<DecompressLimits>;
@@ -171,7 +178,18 @@ function fromModuleElf(path: string, src: ByteSource, format: ModuleFormat): Loa
   if (m.elf.type !== ET_REL) throw new InputError(`is not a kernel module (ELF type ${m.elf.type}, a module is relocatable)`);
   // Copy .BTF out of a decompressed image so the image can be freed.
   const btf = format === 'ko' ? m.btf : m.btf?.slice();
-  return { file: path, name: m.name ?? nameFromPath(path), btf, format, hasDistilledBase: m.hasDistilledBase, elf: m.elf };
+  const btfBase = format === 'ko' ? m.btfBase : m.btfBase?.slice();
+  let storedChecksum: StoredChecksum | undefined;
+  let storedChecksumError: string | undefined;
+  try {
+    storedChecksum = readStoredChecksum(m.elf, src);
+  } catch (e) {
+    storedChecksumError = e instanceof InputError ? e.message : String(e);
+  }
+  return {
+    file: path, name: m.name ?? nameFromPath(path), btf, format, hasDistilledBase: m.hasDistilledBase, elf: m.elf,
+    btfBase, storedChecksum, storedChecksumError,
+  };
 }
 
 /**

@@ -35,6 +35,7 @@ export function renderModule(r: ModuleResult, report: CheckReport, opts: TextOpt
     lines.push(`${pad}kernel ${report.kernel.version}: BTF rejected, errno ${errnoLabel(k.errno)}; ${loads}`);
   }
   for (const l of k.log) lines.push(`${pad}  ${l}`);
+  if (k.fault) lines.push(`${pad}the real kernel would not survive this .BTF.base: ${k.fault}`);
   if (r.checksum?.match === true) lines.push(`${pad}checksum: stored base checksum matches this base`);
   if (r.checksum?.match === false) lines.push(`${pad}checksum: MISMATCH, built for base ${r.checksum.stored?.slice(0, 16)}…, this base is ${r.checksum.base.slice(0, 16)}…`);
   const explained = !!r.explanation && r.status !== 'accepted';
