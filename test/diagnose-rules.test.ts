@@ -2,6 +2,8 @@
  * The finding rules, inference, candidates and explanations on hand-built BTF. Every rule has a
  * test that makes it fire and the clean module shows it silent, so each test can fail.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../lib/btf/btf.js';
 import { Kind } from '../lib/btf/kinds.js';
@@ -54,6 +56,13 @@ describe('clean module', () => {
     expect(d.explanation).toBeNull();
     expect(d.baseMismatch).toBe(false);
     expect(d.inferredBase).toEqual({ types: builder.nextId, strLen: builder.strLen });
+  });
+
+  it('every rule id is documented in docs/diagnosis.md', () => {
+    const doc = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'diagnosis.md'), 'utf8');
+    for (const id of [...FINDING_RULES.map((r) => r.id), 'base-shape-mismatch', 'base-checksum-mismatch', 'base-checksum-match', 'btf-structure']) {
+      expect(doc).toContain('`' + id + '`');
+    }
   });
 
   it('every rule has a unique id, a severity and a description', () => {

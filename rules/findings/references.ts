@@ -48,7 +48,7 @@ export const typeIdOutOfRange: FindingRule = {
   id: 'type-id-out-of-range',
   severity: 'error',
   provesMismatch: true,
-  description: 'A referenced type id is past the last type of base plus module: the module expects more types than this base and it provide.',
+  description: 'A referenced type id is past the last type of base plus module: the module expects more types than this base and the module provide together.',
   check(ctx, report) {
     for (const r of ctx.refs) {
       if (r.id !== 0 && !ctx.split.has(r.id)) {

@@ -17,7 +17,7 @@ export const memberSize: FindingRule = {
   id: 'member-size',
   severity: 'error',
   provesMismatch: true,
-  description: 'Every struct/union member must have a size and lie inside its struct (the kernel\'s "Member exceeds struct_size" check, which it skips for module BTF).',
+  description: 'Every struct/union member must have a size, lie inside its struct and end before the next member starts (the kernel\'s "Member exceeds struct_size" check, which it skips for module BTF).',
   check(ctx, report) {
     for (let i = 0; i < ctx.own.length; i++) {
       const t = ctx.own[i];
