@@ -66,15 +66,20 @@ export function loadOracleKernels(): OracleKernel[] {
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** The raw base BTF of a booted kernel, parsed once; its sha256 is checked against kernels.json. */
+/**
+ * The raw base BTF of a booted kernel, parsed once; its sha256 is checked against kernels.json.
+ * `fileName` is vmlinux.btf in the kernel cache, vmlinux.btf.xz in samples/.
+ */
 const baseCache = new Map<string, Btf>();
-export function oracleBase(kernel: OracleKernel, root = kernelsRoot()): Btf {
-  let base = baseCache.get(kernel.abi);
+export function oracleBase(kernel: OracleKernel, root = kernelsRoot(), fileName = 'vmlinux.btf'): Btf {
+  const key = path.join(root, kernel.abi, fileName);
+  let base = baseCache.get(key);
   if (!base) {
-    const raw = new Uint8Array(fs.readFileSync(path.join(root, kernel.abi, 'vmlinux.btf')));
+    let raw = new Uint8Array(fs.readFileSync(key));
+    if (fileName.endsWith('.xz')) raw = new Uint8Array(xz.decompressSync(raw));
     if (sha256(raw) !== kernel.vmlinux_btf_sha256) throw new Error(`${kernel.abi}/vmlinux.btf does not hash to kernels.json's sha256`);
     base = Btf.parseBase(raw);
-    baseCache.set(kernel.abi, base);
+    baseCache.set(key, base);
   }
   return base;
 }
