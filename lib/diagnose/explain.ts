@@ -40,8 +40,10 @@ function ruleCounts(a: Analysis, skip: string[] = []): string | undefined {
   return parts.length ? `findings against this base: ${parts.join(', ')}` : undefined;
 }
 
+/** The first message of a rule, preferring one that mentions the base (the telling example). */
 function firstMessage(a: Analysis, rule: string): string | undefined {
-  return a.findings.find((f) => f.rule === rule)?.message;
+  const hits = a.findings.filter((f) => f.rule === rule && f.typeId !== null);
+  return (hits.find((f) => f.message.includes('in the base strings')) ?? hits[0])?.message;
 }
 
 export function explain(a: Analysis, input: ExplainInput): Explanation | null {
@@ -55,8 +57,9 @@ export function explain(a: Analysis, input: ExplainInput): Explanation | null {
       cause: 'checksum-mismatch',
       summary: 'the module records that it was built against another base BTF',
       evidence: [
-        `stored .BTF.base_checksum ${input.stored.sha256} (${fmt(input.stored.types)} types, ${fmt(input.stored.strLen)} string bytes)`,
+        `stored ${input.stored.source === 'manifest' ? 'manifest entry' : '.BTF.base_checksum'} ${input.stored.sha256} (${fmt(input.stored.types)} types, ${fmt(input.stored.strLen)} string bytes)`,
         `this base ${input.baseSha256 ?? '?'} (${fmt(a.base.types)} types, ${fmt(a.base.strLen)} string bytes)`,
+        ...inferenceEvidence(a),
         ...(candidateLine ? [candidateLine] : []),
       ],
       fix: 'install the kernel build the module was stamped for, or rebuild the module against this kernel\'s vmlinux and stamp it again',
