@@ -9,7 +9,7 @@ import { Btf } from '../../lib/btf/btf.js';
 import { diagnoseModule, Explanation } from '../../lib/diagnose/index.js';
 import { CauseId, ExplainedFailure, explainLog, findMemberOwner } from '../../lib/explain/index.js';
 import { nameFromPath } from '../../lib/module.js';
-import { toJson } from '../../lib/report/model.js';
+import { errnoLabel, toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
 import { expandModulePaths, LoadedBase, LoadedModule, loadModule } from '../io/index.js';
 import { loadBaseOrExit } from '../run-checks.js';
@@ -173,7 +173,7 @@ export function renderExplainText(r: ExplainReport, modulesGiven: boolean): stri
   const out: string[] = [];
   for (const f of r.failures) {
     const who = f.module ?? '(module not named in the log)';
-    const errno = f.errno !== null ? `errno ${f.errno}${f.errnoName ? ` (${f.errnoName})` : ''}` : 'no errno in the log';
+    const errno = f.errno !== null ? `errno ${errnoLabel(f.errno)}` : 'no errno in the log';
     out.push(`${who}: BTF rejected, ${errno}  [log line${f.lines.length > 1 ? 's' : ''} ${f.lines[0]}${f.lines.length > 1 ? `-${f.lines[f.lines.length - 1]}` : ''}]`);
     for (const l of f.log.slice(0, 12)) out.push(`    | ${l}`);
     if (f.log.length > 12) out.push(`    | (+${f.log.length - 12} more lines)`);

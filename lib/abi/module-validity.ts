@@ -6,7 +6,8 @@
  * identity of both bases.
  */
 import { Btf } from '../btf/btf.js';
-import { Kind } from '../btf/kinds.js';
+import type { BtfType } from '../btf/types.js';
+import { collectRefs } from '../diagnose/context.js';
 import { JointIdentity } from './identity.js';
 
 export interface ModuleValidity {
@@ -23,33 +24,15 @@ export type BuiltAgainst = 'old' | 'new';
 
 /** Type ids and string offsets a split BTF refers to, in record order (duplicates included). */
 export function splitReferences(split: Btf): { typeIds: number[]; strOffs: number[] } {
-  const typeIds: number[] = [];
+  const own: BtfType[] = [];
+  for (let i = 0; i < split.types.count; i++) own.push(split.types.decode(i, split.startId + i));
+  const typeIds = collectRefs(own).map((r) => r.id);
   const strOffs: number[] = [];
-  for (let id = split.startId; id < split.nrTypes; id++) {
-    const t = split.type(id)!;
+  for (const t of own) {
     strOffs.push(t.nameOff);
-    switch (t.kind) {
-      case Kind.PTR: case Kind.TYPEDEF: case Kind.VOLATILE: case Kind.CONST: case Kind.RESTRICT:
-      case Kind.TYPE_TAG: case Kind.FUNC: case Kind.VAR: case Kind.DECL_TAG:
-        typeIds.push(t.sizeOrType);
-        break;
-      case Kind.FUNC_PROTO:
-        typeIds.push(t.sizeOrType);
-        for (const p of t.params!) { typeIds.push(p.type); strOffs.push(p.nameOff); }
-        break;
-      case Kind.ARRAY:
-        typeIds.push(t.array!.type, t.array!.indexType);
-        break;
-      case Kind.STRUCT: case Kind.UNION:
-        for (const m of t.members!) { typeIds.push(m.type); strOffs.push(m.nameOff); }
-        break;
-      case Kind.ENUM: case Kind.ENUM64:
-        for (const v of t.values!) strOffs.push(v.nameOff);
-        break;
-      case Kind.DATASEC:
-        for (const s of t.secinfos!) typeIds.push(s.type);
-        break;
-    }
+    for (const m of t.members ?? []) strOffs.push(m.nameOff);
+    for (const v of t.values ?? []) strOffs.push(v.nameOff);
+    for (const p of t.params ?? []) strOffs.push(p.nameOff);
   }
   return { typeIds, strOffs };
 }

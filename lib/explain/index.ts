@@ -5,18 +5,17 @@
  */
 import { Btf } from '../btf/btf.js';
 import { Kind } from '../btf/kinds.js';
-import { ANON_NAME, errnoName, INVALID_NAME_OFFSET, interpretFailure, InterpretedFailure, MemberRef, startsFailure } from './meaning.js';
+import { ANON_NAME, INVALID_NAME_OFFSET, interpretFailure, InterpretedFailure, MemberRef, startsFailure } from './meaning.js';
 import { FailureGroup, groupFailures, readKernelLog } from './parse.js';
 
 export type { CauseId, FailureKind, InterpretedFailure, MemberRef } from './meaning.js';
-export { errnoName, interpretFailure, startsFailure } from './meaning.js';
+export { interpretFailure, startsFailure } from './meaning.js';
 export type { FailureGroup, LogEntry } from './parse.js';
 export { groupFailures, readKernelLog } from './parse.js';
 
 export interface ExplainedFailure extends InterpretedFailure {
   module: string | null;
   errno: number | null;
-  errnoName: string | null;
   /** The log lines of this failure (1-based line numbers in the pasted text) as pasted. */
   lines: number[];
   log: string[];
@@ -27,7 +26,6 @@ export function explainLog(text: string): ExplainedFailure[] {
   return groupFailures(readKernelLog(text), startsFailure).map((g: FailureGroup) => ({
     module: g.module,
     errno: g.errno,
-    errnoName: g.errno !== null ? errnoName(g.errno) : null,
     ...interpretFailure(g),
     lines: g.lines,
     log: g.raw,

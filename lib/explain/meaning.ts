@@ -5,6 +5,7 @@
  * `\tname type_id=T bits_offset=O`, a DATASEC entry line, or a plain line, followed by the message.
  */
 import { KIND_NAMES } from '../btf/kinds.js';
+import { errnoLabel } from '../report/model.js';
 import { FailureGroup } from './parse.js';
 
 export type FailureKind = 'type' | 'member' | 'enum-value' | 'header' | 'string-section' | 'chain' | 'none';
@@ -37,13 +38,6 @@ export interface InterpretedFailure {
   likelyCause: CauseId;
 }
 
-const ERRNO: Record<number, string> = {
-  [-7]: 'E2BIG', [-12]: 'ENOMEM', [-14]: 'EFAULT', [-22]: 'EINVAL', [-40]: 'ELOOP', [-524]: 'ENOTSUPP',
-};
-
-export function errnoName(errno: number): string | null {
-  return ERRNO[errno] ?? null;
-}
 
 const TYPE_LINE = /^\[(\d+)\] ([A-Z][A-Z0-9_]*)(?: (.*))?$/;
 const TYPE_PLAIN = /^\[(\d+)\] (Invalid kind:(\d+)|Invalid btf_info:([0-9a-f]+)|Invalid name_offset:(\d+)|meta_left:(\d+) meta_needed:(\d+))$/;
@@ -361,8 +355,7 @@ function noLinesMeaning(g: FailureGroup): string {
     return '6.12+ with CONFIG_MODULE_ALLOW_BTF_MISMATCH=y prints this once per boot, naming neither the module nor the check; the module loaded without BTF. Run btfcheck check on the installed modules to find which and why';
   }
   const e = g.errno;
-  const name = e !== null ? errnoName(e) : null;
-  const errno = e !== null ? `errno ${e}${name ? ` (${name})` : ''}` : 'an error';
+  const errno = e !== null ? `errno ${errnoLabel(e)}` : 'an error';
   const common = e === -22
     ? ' -22 (EINVAL) is what any failed check returns; by far the most common reason is a module built against a different vmlinux than the running one (the distro shipped image and modules from different builds, or a DKMS build used the wrong vmlinux)'
     : '';

@@ -3,7 +3,7 @@
  * from the base's nr_types, string offsets from its string length). It writes exactly what you give
  * it, so tests can also build invalid BTF (bad kinds, dangling ids, odd headers).
  */
-import { Kind } from '../../lib/btf/kinds.js';
+import { extraSize, hasTypeRef, Kind } from '../../lib/btf/kinds.js';
 
 export interface RawType {
   /** Name offset; use b.str('name') to get one. */
@@ -186,8 +186,7 @@ export function permuteTypes(raw: Uint8Array, seed = 1, order?: number[]): Uint8
     const info = view.getUint32(off + 4, true);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
-    const extra: Record<number, number> = { 1: 4, 3: 12, 4: vlen * 12, 5: vlen * 12, 6: vlen * 8, 13: vlen * 8, 14: 4, 15: vlen * 12, 17: 4, 19: vlen * 12 };
-    off += 12 + (extra[kind] ?? 0);
+    off += 12 + Math.max(0, extraSize(kind, vlen));
   }
   const n = starts.length - 1;
   if (!order) {
@@ -214,11 +213,11 @@ export function permuteTypes(raw: Uint8Array, seed = 1, order?: number[]): Uint8
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
     const fix = (at: number): void => ov.setUint32(w + at, remap(view.getUint32(off + at, true)), true);
-    if ([2, 8, 9, 10, 11, 12, 13, 14, 17, 18].includes(kind)) fix(8);
-    if (kind === 3) { fix(12); fix(16); }
-    if (kind === 4 || kind === 5) for (let k = 0; k < vlen; k++) fix(12 + k * 12 + 4);
-    if (kind === 13) for (let k = 0; k < vlen; k++) fix(12 + k * 8 + 4);
-    if (kind === 15) for (let k = 0; k < vlen; k++) fix(12 + k * 12);
+    if (hasTypeRef(kind)) fix(8);
+    if (kind === Kind.ARRAY) { fix(12); fix(16); }
+    if (kind === Kind.STRUCT || kind === Kind.UNION) for (let k = 0; k < vlen; k++) fix(12 + k * 12 + 4);
+    if (kind === Kind.FUNC_PROTO) for (let k = 0; k < vlen; k++) fix(12 + k * 8 + 4);
+    if (kind === Kind.DATASEC) for (let k = 0; k < vlen; k++) fix(12 + k * 12);
     w += end - off;
   }
   // The rest (the string section) as it was.
