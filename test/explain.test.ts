@@ -200,12 +200,13 @@ describe('btfcheck explain (command line)', () => {
     const r = runCli(['explain', log, '--base', base47, mods56, '--format', 'json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const j = JSON.parse(r.stdout) as { failures: (ExplainedFailure & { moduleFile: string | null; cause: string; causeFrom: string; memberOf: string | null })[] };
+    const j = JSON.parse(r.stdout) as { failures: (ExplainedFailure & { moduleFile: string | null; cause: string; causeFrom: string; memberOf: string | null; moduleFitsBase: boolean | null })[] };
     expect(j.failures.length).toBeGreaterThan(5);
     for (const f of j.failures) {
       expect(f.module).not.toBeNull();
       expect(f.moduleFile).toContain(`${path.sep}6.1.0-56-cloud-amd64${path.sep}`);
       expect(f.causeFrom).toBe('diagnosis');
+      expect(f.moduleFitsBase).toBe(false);
       expect(f.cause).toBe('base-mismatch');
       expect(f.kind).not.toBe('none');
       if (f.kind === 'member') {
@@ -213,6 +214,10 @@ describe('btfcheck explain (command line)', () => {
         expect(f.typeId).toBeGreaterThanOrEqual(94976);
       }
     }
+ 
+    // The same log explained with the kernel's own modules: they fit the base, so the log is from elsewhere.
+    const own = JSON.parse(runCli(['explain', log, '--base', base47, sample('6.1.0-47-cloud-amd64', 'lib'), '--format', 'json']).stdout) as { failures: { moduleFitsBase: boolean | null; causeFrom: string }[] };
+    expect(own.failures.every((f) => f.moduleFitsBase === true && f.causeFrom === 'log')).toBe(true);
   });
 
   it('meaning-only mode without --base; text output; exit 1 when the log holds no failure', () => {

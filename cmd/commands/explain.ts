@@ -50,6 +50,11 @@ export interface ExplainReportFailure extends ExplainedFailure {
   cause: CauseId;
   causeFrom: 'diagnosis' | 'log';
   diagnosis: Explanation | null;
+  /**
+   * The found module's BTF fits the given base (no diagnosis, no mismatch): then the log comes from
+   * another kernel or another build of the module. Null when no module file was found.
+   */
+  moduleFitsBase: boolean | null;
   /** For a member failure whose module was found: the struct or union holding the member. */
   memberOf: string | null;
 }
@@ -112,12 +117,13 @@ export async function explainFailures(text: string, base: LoadedBase | undefined
   const finder = new ModuleFinder(moduleFiles);
   const failures: ExplainReportFailure[] = [];
   for (const f of explainLog(text)) {
-    const out: ExplainReportFailure = { ...f, moduleFile: null, cause: f.likelyCause, causeFrom: 'log', diagnosis: null, memberOf: null };
+    const out: ExplainReportFailure = { ...f, moduleFile: null, cause: f.likelyCause, causeFrom: 'log', diagnosis: null, moduleFitsBase: null, memberOf: null };
     const m = base && f.module ? await finder.find(f.module) : null;
     if (m && base) {
       out.moduleFile = m.file;
       if (m.btf) {
         const d = diagnoseModule(base.btf, m.btf, { baseSha256: base.sha256 });
+        out.moduleFitsBase = !d.baseMismatch && d.explanation === null;
         if (d.explanation) {
           out.diagnosis = d.explanation;
           out.cause = d.explanation.cause;
@@ -182,7 +188,7 @@ export function renderExplainText(r: ExplainReport, modulesGiven: boolean): stri
       : f.typeId !== null ? `type [${f.typeId}]${f.typeKind ? ` ${f.typeKind}` : ''}${f.typeName ? ` '${f.typeName}'` : f.typeKind ? ' (empty name)' : ''}` : null;
     out.push(`  check:   ${f.kind}${f.check ? ` (${f.check})` : ''}${f.message ? `: '${f.message}'` : ''}${subject ? ` on ${subject}` : ''}`);
     out.push(`  means:   ${f.meaning}`);
-    if (f.moduleFile) out.push(`  module:  ${f.moduleFile}`);
+    if (f.moduleFile) out.push(`  module:  ${f.moduleFile}${f.moduleFitsBase ? ' (its BTF fits this base: the log is probably from another kernel or another build of the module)' : ''}`);
     else if (modulesGiven && f.module) out.push(`  module:  no file for '${f.module}' among the given modules`);
     if (f.diagnosis) {
       out.push(`  cause:   ${f.cause}: ${f.diagnosis.summary}`);
