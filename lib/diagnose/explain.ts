@@ -117,7 +117,7 @@ export function explain(a: Analysis, input: ExplainInput): Explanation | null {
   // Equal (or unknown) shape and errors: local damage or a different base of the same shape.
   const damagedTypes = new Set([...a.errorTypeIds, ...nonC.map((f) => f.typeId!)]).size;
   const selfInconsistent = a.types.misfits > 0 || a.strs.strays > 0;
-  const local = errors.length === 0 || damagedTypes > 0 && damagedTypes <= LOCAL_DAMAGE_TYPES && a.ownTypes >= 4 * damagedTypes;
+  const local = errors.length === 0 || damagedTypes > 0 && damagedTypes <= LOCAL_DAMAGE_TYPES && a.ownTypes >= 8 * damagedTypes;
   // A candidate of the same shape that leaves the module clean settles it: same shape, other content.
   // An intact module from another build is consistent in itself; damage shows as misfits or strays.
   if ((local && !chosen) || (selfInconsistent && !chosen)) {

@@ -23,6 +23,8 @@ import { CandidateBase, Diagnosis, diagnoseModule } from '../../lib/diagnose/ind
 import { findSection, readElf, sectionData } from '../../lib/elf/sections.js';
 import { readModule } from '../../lib/module.js';
 import { memorySource } from '../../lib/source.js';
+import { Btf } from '../../lib/btf/btf.js';
+import { permuteTypes } from '../helpers/btf-builder.js';
 import { Abi, ABIS, moduleFiles, requireKernels, SIBLING } from '../helpers/kernels.js';
 
 const root = requireKernels();
@@ -90,6 +92,18 @@ describe.each(ABIS)('build %s', (abi) => {
     for (const d of ds) causes[d.explanation?.cause ?? 'none'] = (causes[d.explanation?.cause ?? 'none'] ?? 0) + 1;
     expect(causes).toEqual({ 'base-mismatch': mods.length });
     console.log(`${abi} vs ${SIBLING[abi]}: findings ${JSON.stringify(summarize(ds))}`);
+  });
+
+  it('explains every module as non-reproducible against a same-shape base with its types in another order', () => {
+    // What pahole -j without reproducible_build produces: the same types, other ids.
+    const permuted = Btf.parseBase(permuteTypes(bases.get(abi)!.raw, 7));
+    const causes: Record<string, number> = {};
+    for (const m of modules.get(abi)!) {
+      const d = diagnoseModule(permuted, m.btf);
+      const key = `${d.explanation?.cause ?? 'none'}${d.baseMismatch ? '' : ' (not proven)'}`;
+      causes[key] = (causes[key] ?? 0) + 1;
+    }
+    expect(causes).toEqual({ 'non-reproducible': modules.get(abi)!.length });
   });
 
   it('picks this build among all four candidate bases for every module', () => {
