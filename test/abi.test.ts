@@ -270,6 +270,19 @@ describe('btfcheck abi (command line, on samples/)', () => {
     expect(r.stdout.trimEnd().split('\n').pop()).toMatch(/^BTF-INCOMPATIBLE: bases changed/);
   });
 
+  it('a Fedora-style root (lib/modules/<release>/vmlinuz and config) is found too', () => {
+    const root = path.join(tmp, 'fedora');
+    fs.cpSync(sample(OLD, 'lib'), path.join(root, 'usr', 'lib'), { recursive: true });
+    const tree = path.join(root, 'usr', 'lib', 'modules', OLD);
+    fs.copyFileSync(base(OLD), path.join(tree, 'vmlinuz'));
+    fs.copyFileSync(sample(OLD, 'config'), path.join(tree, 'config'));
+    const r = runCli(['abi', '--old', root, '--new', packageRoot('fedora-new', OLD), '--format', 'json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.old).toMatchObject({ base: path.join(tree, 'vmlinuz'), modules: [tree] });
+    expect(j.newOnOld.kernel).toEqual({ version: '6.1', allowBtfMismatch: true });
+  });
+
   it('a package against itself is compatible (exit 0); symbol CRCs that agree expose the BTF trap', () => {
     const same = runCli(['abi', '--old', packageRoot('same', OLD), '--new', path.join(tmp, 'same'), '--format', 'json']);
     expect(same.status).toBe(0);
@@ -302,7 +315,7 @@ describe('btfcheck abi (command line, on samples/)', () => {
     fs.mkdirSync(empty, { recursive: true });
     const notPkg = runCli(['abi', '--old', empty, '--new', base(NEW)]);
     expect(notPkg.status).toBe(2);
-    expect(notPkg.stderr).toMatch(/empty-dir: no boot\/vmlinuz-\* in this directory/);
+    expect(notPkg.stderr).toMatch(/empty-dir: no boot\/vmlinuz-\* or lib\/modules\/\*\/vmlinuz in this directory/);
     expect(notPkg.stderr).not.toMatch(/\n\s+at /);
     const help = runCli(['abi', '--help']);
     expect(help.status).toBe(0);

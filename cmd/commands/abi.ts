@@ -104,7 +104,17 @@ export function resolvePackageRoot(root: string): { basePath: string; release: s
     if (withModules.length !== 1) throw new UsageError(`${root}: several kernels in boot/ (${images.join(', ')}); pass the base file itself`);
     image = withModules[0];
   }
-  if (!image) throw new UsageError(`${root}: no boot/vmlinuz-* in this directory (not an unpacked kernel package?); pass a base file`);
+  if (!image) {
+    // Fedora and others ship the image inside the module tree: lib/modules/<release>/vmlinuz.
+    const inTree = releases.filter((r) => fs.existsSync(nodePath.join(r.dir, 'vmlinuz')));
+    if (inTree.length === 1) {
+      const r = inTree[0];
+      const config = nodePath.join(r.dir, 'config');
+      const symvers = [nodePath.join(r.dir, 'symvers.gz'), nodePath.join(r.dir, 'symvers.xz')].find((f) => fs.existsSync(f));
+      return { basePath: nodePath.join(r.dir, 'vmlinuz'), release: r.release, modules: r.dir, config: fs.existsSync(config) ? config : undefined, symvers };
+    }
+    throw new UsageError(`${root}: no boot/vmlinuz-* or lib/modules/*/vmlinuz in this directory (not an unpacked kernel package?); pass a base file`);
+  }
   const release = image.replace(/^vmlinu[xz]-/, '');
   const modules = releases.find((r) => r.release === release)?.dir ?? (releases.length === 1 ? releases[0].dir : null);
   const config = nodePath.join(boot, `config-${release}`);
