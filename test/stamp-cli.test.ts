@@ -13,6 +13,8 @@ import { maybeDecompress } from '../lib/compress/index.js';
 import { readStoredChecksum } from '../lib/checksum/index.js';
 import { findSection, readElf, sectionData } from '../lib/elf/sections.js';
 import { memorySource } from '../lib/source.js';
+import zlib from 'node:zlib';
+import { zstdStored } from '../cmd/commands/stamp.js';
 import { runCli, sample } from './helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-stamp-cli-'));
@@ -118,6 +120,23 @@ describe('btfcheck stamp', () => {
     expect(m.modules[file]).toEqual({ sha256: 'edc3c348e9e9e1cd54346eb5da82d284a0073c751e5792ee32aea70f6f986f65', types: 95247, strLen: 1694074 });
     const checked = JSON.parse(runCli(['check', '--kernel', '6.1', '--format', 'json', '--manifest', manifest, '--base', base47, file]).stdout);
     expect(checked.modules[0].findings[0].rule).toBe('base-checksum-mismatch');
+  });
+
+  it.each([
+    ['gz', (b: Uint8Array) => zlib.gzipSync(b), [0x1f, 0x8b]],
+    ['zst', (b: Uint8Array) => zstdStored(b), [0x28, 0xb5, 0x2f, 0xfd]],
+  ] as const)('keeps .ko.%s in its compression', (ext, compress, magic) => {
+    const src = firstModule('6.1.0-47-cloud-amd64', /\.ko$/);
+    const file = path.join(tmp, `m.ko.${ext}`);
+    fs.writeFileSync(file, compress(new Uint8Array(fs.readFileSync(src))));
+    const r = runCli(['stamp', '--strip-signature', '--base', base47, file]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const raw = new Uint8Array(fs.readFileSync(file));
+    expect(Array.from(raw.subarray(0, magic.length))).toEqual([...magic]);
+    const elf = elfOf(file);
+    expect(btfOf(elf)).toEqual(btfOf(elfOf(src)));
+    expect(readStoredChecksum(readElf(memorySource(elf)), memorySource(elf))?.strLen).toBe(1689866);
   });
 
   it('keeps .ko.xz as .ko.xz', () => {
