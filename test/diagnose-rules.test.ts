@@ -409,6 +409,21 @@ describe('inference, candidates and explanations', () => {
     expect(good.explanation).toBeNull();
   });
 
+  it('a module with a distilled base (.BTF.base) is diagnosed against that base', () => {
+    const distilled = grownBase(2);
+    const { split } = moduleOn(distilled);
+    const vmlinux = base(grownBase(40));
+    const plain = diagnoseModule(vmlinux, split.build());
+    expect(plain.baseMismatch).toBe(true);
+    const d = diagnoseModule(vmlinux, split.build(), { distilledBase: distilled.build() });
+    expect(d.findings).toEqual([]);
+    expect(d.baseMismatch).toBe(false);
+    expect(d.inferredBase).toEqual({ types: distilled.nextId, strLen: distilled.strLen });
+    const broken = diagnoseModule(vmlinux, split.build(), { distilledBase: new Uint8Array(10) });
+    expect(broken.findings[0].rule).toBe('btf-structure');
+    expect(broken.explanation?.cause).toBe('corrupt');
+  });
+
   it('analyze exposes the inference evidence', () => {
     const built = grownBase(2);
     const { split } = moduleOn(built);

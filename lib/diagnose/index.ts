@@ -37,6 +37,11 @@ export interface DiagnoseOptions {
   baseSha256?: string;
   /** Findings listed per rule before the rest are summed up in one line (default 20). */
   maxFindingsPerRule?: number;
+  /**
+   * The module's `.BTF.base` (a distilled base, 6.12+): its split BTF was built on that, and the
+   * kernel relocates it onto vmlinux by name, so it is diagnosed against the distilled base.
+   */
+  distilledBase?: Uint8Array;
 }
 
 export type { StoredChecksum };
@@ -181,8 +186,21 @@ export function diagnoseModule(base: Btf, moduleBtf: Uint8Array, opts: DiagnoseO
   }
 }
 
-function diagnoseUnsafe(base: Btf, moduleBtf: Uint8Array, opts: DiagnoseOptions): Diagnosis {
+function diagnoseUnsafe(vmlinux: Btf, moduleBtf: Uint8Array, opts: DiagnoseOptions): Diagnosis {
+  let base = vmlinux;
+  let distilledError: string | undefined;
+  if (opts.distilledBase) {
+    try {
+      base = Btf.parseBase(opts.distilledBase);
+    } catch (e) {
+      distilledError = e instanceof Error ? e.message : String(e);
+    }
+  }
   const a = analyze(base, moduleBtf, opts.maxFindingsPerRule ?? 20);
+  if (distilledError !== undefined) {
+    a.structural = `.BTF.base: ${distilledError}`;
+    a.findings.unshift({ rule: RULE_STRUCTURE, severity: 'error', typeId: null, message: `the module's distilled base (.BTF.base) cannot be decoded: ${distilledError}` });
+  }
   const findings = a.findings;
   const head: Finding[] = [];
   let checksumMismatch = false;
@@ -199,7 +217,11 @@ function diagnoseUnsafe(base: Btf, moduleBtf: Uint8Array, opts: DiagnoseOptions)
   }
   let builtAgainst: { file: string; sha256: string } | null | undefined;
   let pick: ReturnType<typeof pickCandidate> | undefined;
-  if (opts.candidates) {
+  // A module with a distilled base was not built against any of the candidates' numbering.
+  if (opts.candidates && opts.distilledBase) {
+    const bySum = opts.stored ? opts.candidates.find((c) => c.sha256 === opts.stored!.sha256) : undefined;
+    builtAgainst = bySum ? { file: bySum.file, sha256: bySum.sha256 } : null;
+  } else if (opts.candidates) {
     pick = pickCandidate(moduleBtf, opts.candidates, a.inferred, opts.stored);
     builtAgainst = pick.chosen ? { file: pick.chosen.file, sha256: pick.chosen.sha256 } : null;
   }
