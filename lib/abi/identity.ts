@@ -4,15 +4,16 @@
  * same again — with ids renumbered consistently and cycles (struct → pointer → struct) allowed.
  *
  * That is the coarsest bisimulation of the two type graphs, computed by partition refinement on
- * their disjoint union: every type starts in the class of its own shape; each round a type's class
- * becomes (its class, the classes of what it refers to); when a round splits no class the partition
- * is final. Iterative and linear per round, so deep or cyclic graphs cannot overflow a stack.
+ * their disjoint union: every type starts in the class of its own shape; a class splits when its
+ * members refer, position by position, to different classes; when nothing splits the partition is
+ * final. Only classes referring to a type that just changed class are looked at again. Iterative,
+ * so deep or cyclic graphs cannot overflow a stack.
  */
 import { Hash2, key } from './hash.js';
 import { TypeGraph } from './graph.js';
 
 export interface JointIdentity {
-  /** Number of refinement rounds until the partition was stable. */
+  /** Number of refinement rounds until no class split. */
   rounds: number;
   /** Number of distinct classes over both bases (void and the dangling marker included). */
   classes: number;
@@ -24,36 +25,6 @@ export interface JointIdentity {
 }
 
 const DANGLING_SEED = 0x64616e67;
-
-/**
- * Counts distinct (a, b) pairs among the first n entries: an open-addressing table reused every
- * round (a JS Set of 53-bit numbers would box every key).
- */
-function pairCounter(n: number): (a: Uint32Array, b: Uint32Array) => number {
-  let cap = 1;
-  while (cap < n * 2) cap <<= 1;
-  const mask = cap - 1;
-  const ta = new Uint32Array(cap);
-  const tb = new Uint32Array(cap);
-  const used = new Uint8Array(cap);
-  return (a, b) => {
-    used.fill(0);
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      const x = a[i];
-      const y = b[i];
-      let slot = (Math.imul(x ^ (y >>> 7), 0x9e3779b1) >>> 0) & mask;
-      while (used[slot] && (ta[slot] !== x || tb[slot] !== y)) slot = (slot + 1) & mask;
-      if (!used[slot]) {
-        used[slot] = 1;
-        ta[slot] = x;
-        tb[slot] = y;
-        count++;
-      }
-    }
-    return count;
-  };
-}
 
 export function jointIdentity(oldGraph: TypeGraph, newGraph: TypeGraph): JointIdentity {
   const nOld = oldGraph.count;
@@ -85,51 +56,89 @@ export function jointIdentity(oldGraph: TypeGraph, newGraph: TypeGraph): JointId
   edgeStart[dangling] = ne;
   edgeStart[total] = ne;
 
-  let ca = new Uint32Array(total);
-  let cb = new Uint32Array(total);
-  ca[0] = oldGraph.shapeA[0];
-  cb[0] = oldGraph.shapeB[0];
-  ca.set(oldGraph.shapeA.subarray(1), 1);
-  cb.set(oldGraph.shapeB.subarray(1), 1);
-  ca.set(newGraph.shapeA.subarray(1), nOld);
-  cb.set(newGraph.shapeB.subarray(1), nOld);
-  const dh = new Hash2(DANGLING_SEED);
-  ca[dangling] = dh.a;
-  cb[dangling] = dh.b;
-
-  const distinct = pairCounter(total);
-
-  let classes = distinct(ca, cb);
-  let rounds = 0;
-  let na = new Uint32Array(total);
-  let nb = new Uint32Array(total);
-  const h = new Hash2();
-  for (;;) {
-    rounds++;
+  // Initial classes: one per distinct shape (void and the dangling marker have their own).
+  const cls = new Int32Array(total);
+  const members: number[][] = [];
+  {
+    const byShape = new Map<number, number>();
+    const shapeKey = (node: number): number => {
+      if (node === dangling) return new Hash2(DANGLING_SEED).key;
+      if (node < nOld) return key(oldGraph.shapeA[node], oldGraph.shapeB[node]);
+      return key(newGraph.shapeA[node - newBase], newGraph.shapeB[node - newBase]);
+    };
     for (let node = 0; node < total; node++) {
-      h.reset(0x726f756e).pair(ca[node], cb[node]);
-      for (let e = edgeStart[node]; e < edgeStart[node + 1]; e++) {
-        const to = edges[e];
-        h.pair(ca[to], cb[to]);
+      const k = shapeKey(node);
+      let c = byShape.get(k);
+      if (c === undefined) {
+        c = members.length;
+        byShape.set(k, c);
+        members.push([]);
       }
-      na[node] = h.a;
-      nb[node] = h.b;
+      cls[node] = c;
+      members[c].push(node);
     }
-    const next = distinct(na, nb);
-    [ca, na] = [na, ca];
-    [cb, nb] = [nb, cb];
-    // Each round only splits classes (a node's own class is part of its new signature), so an
-    // unchanged count means nothing was split and nothing ever will be.
-    if (next === classes) break;
-    classes = next;
   }
 
-  const finalA = ca;
-  const finalB = cb;
-  const oldClass = (id: number): number => (id >= 0 && id < nOld ? key(finalA[id], finalB[id]) : NaN);
+  // Who refers to whom, backwards: when a node changes class, its referrers' classes may split.
+  const predStart = new Uint32Array(total + 1);
+  for (let e = 0; e < ne; e++) predStart[edges[e] + 1]++;
+  for (let i = 0; i < total; i++) predStart[i + 1] += predStart[i];
+  const preds = new Uint32Array(ne);
+  {
+    const fill = predStart.slice(0, total);
+    for (let node = 0; node < total; node++) {
+      for (let e = edgeStart[node]; e < edgeStart[node + 1]; e++) preds[fill[edges[e]]++] = node;
+    }
+  }
+
+  // Split classes whose members disagree on the classes they refer to, until none does. A class
+  // is looked at again only when a node it refers to changed class, so late rounds are cheap.
+  let dirty = new Set<number>();
+  for (let c = 0; c < members.length; c++) if (members[c].length > 1) dirty.add(c);
+  const h = new Hash2();
+  let rounds = 0;
+  while (dirty.size > 0) {
+    rounds++;
+    const moved: number[] = [];
+    for (const c of dirty) {
+      const ms = members[c];
+      if (ms.length < 2) continue;
+      const groups = new Map<number, number[]>();
+      for (const node of ms) {
+        h.reset(0x726f756e);
+        for (let e = edgeStart[node]; e < edgeStart[node + 1]; e++) h.word(cls[edges[e]]);
+        const k = h.key;
+        const g = groups.get(k);
+        if (g) g.push(node);
+        else groups.set(k, [node]);
+      }
+      if (groups.size === 1) continue;
+      // The largest part keeps the class; the others become new classes.
+      const parts = [...groups.values()].sort((x, y) => y.length - x.length);
+      members[c] = parts[0];
+      for (let i = 1; i < parts.length; i++) {
+        const id = members.length;
+        members.push(parts[i]);
+        for (const node of parts[i]) {
+          cls[node] = id;
+          moved.push(node);
+        }
+      }
+    }
+    dirty = new Set<number>();
+    for (const node of moved) {
+      for (let p = predStart[node]; p < predStart[node + 1]; p++) {
+        const c = cls[preds[p]];
+        if (members[c].length > 1) dirty.add(c);
+      }
+    }
+  }
+  const classes = members.length;
+
+  const oldClass = (id: number): number => (id >= 0 && id < nOld ? cls[id] : NaN);
   const newClass = (id: number): number => {
-    if (id === 0) return key(finalA[0], finalB[0]);
-    return id > 0 && id < nNew ? key(finalA[newBase + id], finalB[newBase + id]) : NaN;
+    if (id === 0) return cls[0];
+    return id > 0 && id < nNew ? cls[newBase + id] : NaN;
   };
   return {
     rounds,
