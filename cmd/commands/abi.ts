@@ -4,6 +4,7 @@
  * name) and OLD's modules on NEW's kernel, and ends with one verdict line a job can gate on.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import nodePath from 'node:path';
 import zlib from 'node:zlib';
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
@@ -34,7 +35,7 @@ export interface AbiArgs {
 }
 
 export const ABI_OPTIONS = {
-  old: { type: 'string', demandOption: true, describe: 'the old build: a base file (vmlinux, vmlinuz, raw BTF) or an unpacked kernel package root (boot/vmlinuz-*, lib/modules/*)' },
+  old: { type: 'string', demandOption: true, describe: 'the old build: a base file (vmlinux, vmlinuz, raw BTF), an unpacked kernel package root (boot/vmlinuz-*, lib/modules/*), or "running"' },
   new: { type: 'string', demandOption: true, describe: 'the new build, as --old' },
   'old-modules': { type: 'string', array: true, describe: 'the old build\'s modules (files or directories; default: lib/modules/<release> of the package root)' },
   'new-modules': { type: 'string', array: true, describe: 'the new build\'s modules, as --old-modules' },
@@ -56,6 +57,7 @@ export const abiCommand: CommandModule<object, AbiArgs> = {
       .example('$0 abi --old pkg-6.1.0-47/ --new pkg-6.1.0-56/', 'two unpacked linux-image packages (dpkg -x): bases and module trees found inside')
       .example('$0 abi --old old/vmlinux --new new/boot/vmlinuz-6.12.117 --new-modules new/lib/modules/6.12.117', 'base files, with module trees given explicitly')
       .example('$0 abi --old A/ --new B/ --old-symvers A/Module.symvers --new-symvers B/Module.symvers', 'also compare symbol CRCs: catches "CRC-compatible but BTF-incompatible"')
+      .example('$0 abi --old running --new ./linux-image-unpacked/', 'will the update\'s modules fit the running kernel, and the running modules the update?')
       .example('$0 abi --old A/ --new B/ --format json | jq .verdict', 'JSON for an ABI-tracking job; exit 0 compatible, 1 not, 2 input error')
       .epilogue('Exit status: 0 BTF-compatible, 1 not (a module of one build would be rejected or silently mismatched on the other\'s kernel), 2 usage or input error.') as unknown as Argv<AbiArgs>,
   handler: async (args: ArgumentsCamelCase<AbiArgs>) => {
@@ -124,6 +126,11 @@ export function resolvePackageRoot(root: string): { basePath: string; release: s
 }
 
 function resolveSide(label: 'old' | 'new', arg: string, modules: string[] | undefined, symvers: string | undefined): Side {
+  if (arg === 'running') {
+    // The running system: its BTF and, unless given, its installed module tree.
+    const tree = `/lib/modules/${os.release()}`;
+    return { label, basePath: arg, modulePaths: modules ?? (isDir(tree) ? [tree] : []), symvers, config: fs.existsSync(`/boot/config-${os.release()}`) ? `/boot/config-${os.release()}` : undefined };
+  }
   if (!fs.existsSync(arg)) throw new UsageError(`--${label} ${arg}: no such file or directory`);
   if (isDir(arg)) {
     const root = resolvePackageRoot(arg);
