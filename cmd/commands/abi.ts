@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
-import zlib from 'node:zlib';
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import {
   AbiModule, abiVerdict, BaseComparison, compareBases, compareSymvers, DirectionSummary, moduleStaysValid,
@@ -16,7 +15,8 @@ import type { BaseDiff } from '../../lib/abi/index.js';
 import type { KernelSettings } from '../../lib/check.js';
 import { toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
-import { LoadedBase, loadModule } from '../io/index.js';
+import { LoadedBase, loadModule, nodeXzDecoder } from '../io/index.js';
+import { maybeDecompress } from '../../lib/compress/index.js';
 import { resolveKernelSettings } from '../kernel-settings.js';
 import { loadBaseOrExit, runChecks } from '../run-checks.js';
 
@@ -142,21 +142,11 @@ function resolveSide(label: 'old' | 'new', arg: string, modules: string[] | unde
   return { label, basePath: arg, modulePaths: modules ?? [], symvers };
 }
 
-/** Reads Module.symvers, plain or gzip/xz-compressed. */
-async function readSymvers(path: string): Promise<Symvers> {
-  let bytes: Buffer;
+/** Reads Module.symvers, plain or compressed (distros ship symvers-<release>.gz / .xz). */
+function readSymvers(path: string): Symvers {
   try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    throw new UsageError(`${path}: ${errorMessage(e)}`);
-  }
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
-  else if (bytes[0] === 0xfd && bytes[1] === 0x37) {
-    const { xz } = await import('@napi-rs/lzma');
-    bytes = xz.decompressSync(bytes);
-  }
-  try {
-    return parseSymvers(bytes.toString('latin1'));
+    const { data } = maybeDecompress(new Uint8Array(fs.readFileSync(path)), { xz: nodeXzDecoder });
+    return parseSymvers(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1'));
   } catch (e) {
     throw new UsageError(`${path}: ${errorMessage(e)}`);
   }
@@ -228,6 +218,10 @@ export async function runAbi(args: AbiArgs): Promise<number> {
   if (!!oldSide.symvers !== !!newSide.symvers && (args.oldSymvers || args.newSymvers)) {
     throw new UsageError('give Module.symvers of both builds (--old-symvers and --new-symvers), or of neither');
   }
+  // Symbol files first: a bad one is a usage error before any slow work.
+  const symvers = oldSide.symvers && newSide.symvers
+    ? compareSymvers(readSymvers(oldSide.symvers), readSymvers(newSide.symvers))
+    : null;
   const oldBase = await loadBaseOrExit(oldSide.basePath);
   const newBase = await loadBaseOrExit(newSide.basePath);
   if (!oldBase || !newBase) return EXIT_ERROR;
@@ -244,9 +238,6 @@ export async function runAbi(args: AbiArgs): Promise<number> {
   const cmp = compareBases(oldBase.btf, newBase.btf);
   const newOnOld = newSide.modulePaths.length ? await direction(newSide, newBase, oldBase, cmp, oldKernel, args.jobs) : null;
   const oldOnNew = oldSide.modulePaths.length ? await direction(oldSide, oldBase, newBase, cmp, newKernel, args.jobs) : null;
-  const symvers = oldSide.symvers && newSide.symvers
-    ? compareSymvers(await readSymvers(oldSide.symvers), await readSymvers(newSide.symvers))
-    : null;
   const verdict = abiVerdict(cmp.diff, newOnOld?.summary ?? null, oldOnNew?.summary ?? null, symvers);
 
   const sideReport = (side: Side, base: LoadedBase): SideReport => ({
