@@ -228,6 +228,9 @@ describe('btfcheck explain (command line)', () => {
     expect(r.stdout).toContain('ipheth: BTF rejected, errno -22 (EINVAL)');
     expect(r.stdout).toContain("type (btf_struct_check_meta): 'Invalid name' on type [103111] STRUCT (empty name)");
     expect(r.stdout).toMatch(/cause: +base-mismatch \(likely, from the log alone/);
+    // "-" reads the log from stdin (dmesg | btfcheck explain -).
+    const piped = runCli(['explain', '-', '--format', 'json'], { input: fs.readFileSync(log) });
+    expect(JSON.parse(piped.stdout).failures.map((f: { module: string }) => f.module)).toEqual(['ipheth']);
     const empty = path.join(tmp, 'empty.txt');
     fs.writeFileSync(empty, 'nothing here\n');
     expect(runCli(['explain', empty]).status).toBe(1);
