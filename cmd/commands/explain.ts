@@ -66,8 +66,10 @@ export interface ExplainReport {
 }
 
 function readLog(path: string): string {
+  // yargs hands a lone "-" over as the empty string; neither names a file.
+  const stdin = path === '-' || path === '';
   try {
-    return fs.readFileSync(path === '-' ? 0 : path, 'utf8');
+    return fs.readFileSync(stdin ? 0 : path, 'utf8');
   } catch (e) {
     throw new UsageError(`${path}: ${errorMessage(e)}`);
   }
@@ -152,6 +154,7 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
   const modules = args.modules ?? [];
   if (modules.length && !args.base) throw new UsageError('module files need --base (the base of the kernel that printed the log) to be diagnosed');
   const text = readLog(args.log);
+  if (args.log === '') args.log = '-';
   let base: LoadedBase | undefined;
   if (args.base) {
     base = await loadBaseOrExit(args.base);
