@@ -120,6 +120,21 @@ export class FindingContext {
     return this.split.type(id);
   }
 
+  /** Every name offset the module's own types carry (type, member, enumerator, parameter names). */
+  nameOffsets(): Uint32Array {
+    let n = 0;
+    for (const t of this.own) n += 1 + (t.members?.length ?? 0) + (t.values?.length ?? 0) + (t.params?.length ?? 0);
+    const out = new Uint32Array(n);
+    let k = 0;
+    for (const t of this.own) {
+      out[k++] = t.nameOff;
+      if (t.members) for (const m of t.members) out[k++] = m.nameOff;
+      if (t.values) for (const v of t.values) out[k++] = v.nameOff;
+      if (t.params) for (const p of t.params) out[k++] = p.nameOff;
+    }
+    return out;
+  }
+
   /** The module's own string at `offset` (counted from ownStringsFrom) if it starts a string there. */
   ownStringAt(offset: number): string | undefined {
     const bytes = this.split.strings.bytes;

@@ -7,7 +7,6 @@
 import { Btf } from '../btf/btf.js';
 import { StoredChecksum } from '../checksum/format.js';
 import { FINDING_RULES } from '../../rules/findings/index.js';
-import { forEachName } from '../../rules/findings/names.js';
 import { FindingContext } from './context.js';
 import { explain } from './explain.js';
 import { inferStrStart, inferTypeStart, StrStartInference, TypeStartInference } from './infer.js';
@@ -100,9 +99,7 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
 
   // Inference first: the non-C-name rule reads the module's strings from the inferred start.
   a.types = inferTypeStart(ctx.own, ctx.refs);
-  const names: number[] = [];
-  forEachName(ctx, (_id, off) => names.push(off));
-  a.strs = inferStrStart(split.strings.bytes, names);
+  a.strs = inferStrStart(split.strings.bytes, ctx.nameOffsets());
   // A couple of misfits among many fits is local damage, not a different numbering.
   if (a.types.start !== undefined && tolerable(a.types.misfits, a.types.fitting)) a.inferred.types = a.types.start;
   if (a.strs.start !== undefined && a.strs.matched > 0 && tolerable(a.strs.strays, a.strs.matched)) a.inferred.strLen = a.strs.start;

@@ -65,7 +65,7 @@ function chainTarget(t: BtfType): number {
  * kind suits the use; it misfits when it lands past the module, on an unsuitable kind, in a loop of
  * pointers/modifiers/arrays (impossible in C), or on a member type too big for its struct.
  */
-function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, maxMisfits = Infinity): Score {
+function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, floor = -Infinity): Score {
   let fitting = 0;
   let misfits = 0;
   let slack = 0;
@@ -75,16 +75,16 @@ function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, maxMisfi
     if (r.id < start) continue;
     const j = r.id - start;
     const fromKind = own[r.fromIndex].kind;
+    // (pahole adds a FUNC's proto before the FUNC, always.)
     if (j >= n || !plausible(r.use, fromKind, own[j].kind) || (j > r.fromIndex && fromKind === Kind.FUNC)) {
-      // (pahole adds a FUNC's proto before the FUNC, always.) Past the best so far: no need to go on.
-      if (++misfits > maxMisfits) return { fitting, misfits, slack, forward };
-    }
-    else {
+      misfits++;
+    } else {
       fitting++;
       if (j > r.fromIndex && fromKind !== Kind.STRUCT && fromKind !== Kind.UNION && fromKind !== Kind.TYPEDEF) forward++;
     }
   }
-  if (misfits > 0) return { fitting, misfits, slack, forward };
+  // Already behind the best candidate on the first criterion: the finer checks cannot help it.
+  if (misfits > 0 || fitting - 4 * misfits < floor) return { fitting, misfits, slack, forward };
   // Loops through chain kinds only: walk each chain once (0 new, 1 on the walk, 2 done).
   const state = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -153,20 +153,49 @@ function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, maxMisfi
  */
 interface Score { fitting: number; misfits: number; slack: number; forward: number }
 
+/**
+ * The `k` values that occur most often in `values` (sorted in place), as [value, count], most
+ * frequent first, smaller value first on equal counts.
+ */
+function topRuns(values: Float64Array, k: number): [number, number][] {
+  values.sort();
+  const top: [number, number][] = [];
+  for (let i = 0; i < values.length;) {
+    let e = i + 1;
+    while (e < values.length && values[e] === values[i]) e++;
+    const count = e - i;
+    if (top.length < k || count > top[top.length - 1][1]) {
+      // Insert keeping the order; equal counts keep the smaller (earlier) value first.
+      let at = top.length;
+      while (at > 0 && top[at - 1][1] < count) at--;
+      top.splice(at, 0, [values[i], count]);
+      if (top.length > k) top.pop();
+    }
+    i = e;
+  }
+  return top;
+}
+
 export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInference {
   const none: TypeStartInference = { fitting: 0, misfits: 0 };
   if (own.length === 0 || refs.length === 0) return none;
   // Adjacency votes: pahole writes a FUNC's FUNC_PROTO just before it, and a modifier or array
   // often right before or after what it refers to, so `r - (i ± 1)` piles up on the start.
-  const votes = new Map<number, number>();
-  const vote = (c: number, w: number): void => { if (c >= 1) votes.set(c, (votes.get(c) ?? 0) + w); };
+  // Counted by sorting the candidate values (a FUNC's vote counts twice): no map per module.
+  const cast = new Float64Array(3 * refs.length);
+  let nc = 0;
   for (const r of refs) {
     if (r.id === 0) continue;
     const i = r.fromIndex;
-    vote(r.id - (i - 1), own[i].kind === Kind.FUNC ? 2 : 1);
-    vote(r.id - (i + 1), 1);
+    const back = r.id - (i - 1);
+    if (back >= 1) {
+      cast[nc++] = back;
+      if (own[i].kind === Kind.FUNC) cast[nc++] = back;
+    }
+    if (r.id - (i + 1) >= 1) cast[nc++] = r.id - (i + 1);
   }
-  const ranked = [...votes.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const ranked = topRuns(cast.subarray(0, nc), 64);
+  const votes = new Map<number, number>(ranked);
   let best = pick(own, refs, ranked.slice(0, 8).map(([c]) => c), votes);
   if (best.start === undefined || best.misfits > 0) {
     // Fallback: the highest referenced id is an own type (own ids are above all base ids).
@@ -202,7 +231,7 @@ function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<
   let tied = false;
   for (const c of candidates) {
     if (c === best.start) continue;
-    const s = scoreTypeStart(own, refs, c);
+    const s = scoreTypeStart(own, refs, c, best.start === undefined ? -Infinity : best.fitting - 4 * best.misfits);
     if (s.fitting === 0) continue;
     const v = votes.get(c) ?? 0;
     const cmp = best.start === undefined ? 1
@@ -221,7 +250,7 @@ function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<
   return tied ? { fitting: best.fitting, misfits: best.misfits } : best;
 }
 
-export function inferStrStart(ownStrings: Uint8Array, nameOffsets: number[]): StrStartInference {
+export function inferStrStart(ownStrings: Uint8Array, nameOffsets: ArrayLike<number>): StrStartInference {
   // Positions of the module's own strings, as a list (descending) and a lookup table.
   const isStart = new Uint8Array(ownStrings.length);
   const positions: number[] = [];
@@ -241,16 +270,17 @@ export function inferStrStart(ownStrings: Uint8Array, nameOffsets: number[]): St
   if (positions.length === 0 || offs.length === 0) return result;
   // Line up the largest offsets with the last positions. A few corrupted offsets above the real
   // ones would shift the alignment, so small shifts vote too; the top of the lists is enough.
-  const votes = new Map<number, number>();
+  const cast = new Float64Array(4 * Math.min(positions.length, 256));
+  let nc = 0;
   for (let shift = 0; shift <= 3; shift++) {
     const n = Math.min(positions.length, offs.length - shift, 256);
     for (let k = 0; k < n; k++) {
       const c = offs[k + shift] - positions[k];
-      if (c >= 0) votes.set(c, (votes.get(c) ?? 0) + 1);
+      if (c >= 0) cast[nc++] = c;
     }
   }
   // Score the most voted starts by how well they explain the offsets; a tie cannot be decided.
-  const ranked = [...votes.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0]).slice(0, 6);
+  const ranked = topRuns(cast.subarray(0, nc), 4);
   let best: StrStartInference = result;
   let tied = false;
   for (const [c] of ranked) {
