@@ -194,6 +194,21 @@ describe('size rules', () => {
     expect(rules(findingsOf(builder, split))).toContain('member-size');
   });
 
+  it('member-size: pointers are as big as the base\'s long (4 bytes on a 32-bit kernel)', () => {
+    const b32 = new BtfBuilder();
+    const int = b32.int('int', 4, 32, 1);
+    b32.int('long int', 4, 32, 1);
+    const split = BtfBuilder.splitOf(b32);
+    const p = split.ptr(int);
+    split.struct('pair32', 8, [{ name: 'a', type: p, bitsOffset: 0 }, { name: 'b', type: p, bitsOffset: 32 }]);
+    expect(rules(findingsOf(b32, split))).not.toContain('member-size');
+    const { builder } = smallBase(); // long is 8 bytes: the same layout overlaps
+    const s64 = BtfBuilder.splitOf(builder);
+    const p64 = s64.ptr(1);
+    s64.struct('pair32', 8, [{ name: 'a', type: p64, bitsOffset: 0 }, { name: 'b', type: p64, bitsOffset: 32 }]);
+    expect(rules(findingsOf(builder, s64))).toContain('member-size');
+  });
+
   it('member-size: a bitfield past the end', () => {
     const { builder } = smallBase();
     const { split, ids } = moduleOn(builder);

@@ -31,10 +31,32 @@ const SIZE_IN_PROGRESS = -4;
 
 export type SizeResult = { size: number } | { none: string } | { broken: string };
 
-/** A pointer is 8 bytes on the 64-bit kernels btfcheck models (BTF itself does not record it). */
+/** A pointer's size when the base does not tell (BTF does not record it): 64-bit kernels. */
 export const POINTER_SIZE = 8;
 
 const baseSizeMemo = new WeakMap<Btf, Float64Array>();
+const pointerSizeMemo = new WeakMap<Btf, number>();
+
+/**
+ * The pointer size of the base's architecture: the size of its `long` (as libbpf guesses it), so
+ * that 32-bit kernels' structs are not misjudged; POINTER_SIZE when the base has no `long`.
+ */
+export function pointerSizeOf(base: Btf): number {
+  const known = pointerSizeMemo.get(base);
+  if (known !== undefined) return known;
+  let size = POINTER_SIZE;
+  const types = base.types;
+  for (let i = 0; i < types.count; i++) {
+    if (types.kind(i) !== Kind.INT) continue;
+    const name = base.str(types.nameOff(i));
+    if (name === 'long int' || name === 'long unsigned int' || name === 'unsigned long' || name === 'long') {
+      const s = types.sizeOrType(i);
+      if (s === 4 || s === 8) { size = s; break; }
+    }
+  }
+  pointerSizeMemo.set(base, size);
+  return size;
+}
 
 /** Kinds that are data types with a size of their own or through their target. */
 export function isDataKind(kind: number): boolean {
@@ -85,6 +107,8 @@ export class FindingContext {
    * wrong base does not garble them.
    */
   ownStringsFrom: number;
+  /** Bytes in a pointer, from the base's `long`. */
+  readonly pointerSize: number;
   private readonly splitSizes: Float64Array;
   private readonly baseSizes: Float64Array;
 
@@ -96,6 +120,7 @@ export class FindingContext {
     this.refsByUse = Array.from({ length: 11 }, () => [] as TypeRef[]);
     for (const r of this.refs) this.refsByUse[r.use].push(r);
     this.ownStringsFrom = split.startStrOff;
+    this.pointerSize = pointerSizeOf(base);
     this.splitSizes = new Float64Array(count).fill(SIZE_UNKNOWN);
     let memo = baseSizeMemo.get(base);
     if (!memo) {
@@ -218,7 +243,7 @@ export class FindingContext {
         case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT:
           result = this.sizeOrType(cur); break;
         case Kind.PTR:
-          result = POINTER_SIZE; break;
+          result = this.pointerSize; break;
         default:
           result = SIZE_NONE; why = `${this.describe(cur)} (${kindName(kind)} has no size)`;
       }

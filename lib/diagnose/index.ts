@@ -98,7 +98,7 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
   a.ownTypes = ctx.own.length;
 
   // Inference first: the non-C-name rule reads the module's strings from the inferred start.
-  a.types = inferTypeStart(ctx.own, ctx.refs);
+  a.types = inferTypeStart(ctx.own, ctx.refs, ctx.pointerSize);
   a.strs = inferStrStart(split.strings.bytes, ctx.nameOffsets());
   // A couple of misfits among many fits is local damage, not a different numbering.
   if (a.types.start !== undefined && tolerable(a.types.misfits, a.types.fitting)) a.inferred.types = a.types.start;

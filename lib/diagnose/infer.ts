@@ -65,7 +65,7 @@ function chainTarget(t: BtfType): number {
  * kind suits the use; it misfits when it lands past the module, on an unsuitable kind, in a loop of
  * pointers/modifiers/arrays (impossible in C), or on a member type too big for its struct.
  */
-function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, floor = -Infinity): Score {
+function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, floor = -Infinity, pointerSize = POINTER_SIZE): Score {
   let fitting = 0;
   let misfits = 0;
   let slack = 0;
@@ -113,7 +113,7 @@ function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, floor = 
       switch (t.kind) {
         case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT:
           return mult * t.sizeOrType;
-        case Kind.PTR: return mult * POINTER_SIZE;
+        case Kind.PTR: return mult * pointerSize;
         case Kind.ARRAY: mult *= t.array!.nelems; break;
         case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG: break;
         default: return -1;
@@ -176,7 +176,7 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
   return top;
 }
 
-export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInference {
+export function inferTypeStart(own: BtfType[], refs: TypeRef[], pointerSize = POINTER_SIZE): TypeStartInference {
   const none: TypeStartInference = { fitting: 0, misfits: 0 };
   if (own.length === 0 || refs.length === 0) return none;
   // Adjacency votes: pahole writes a FUNC's FUNC_PROTO just before it, and a modifier or array
@@ -196,7 +196,7 @@ export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInfere
   }
   const ranked = topRuns(cast.subarray(0, nc), 64);
   const votes = new Map<number, number>(ranked);
-  let best = pick(own, refs, ranked.slice(0, 8).map(([c]) => c), votes);
+  let best = pick(own, refs, ranked.slice(0, 8).map(([c]) => c), votes, pointerSize);
   if (best.start === undefined || best.misfits > 0) {
     // Fallback: the highest referenced id is an own type (own ids are above all base ids).
     // Ids past the kernel's limit are damage, not numbering; they would only lead astray.
@@ -209,7 +209,7 @@ export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInfere
     for (let j = 0; j < own.length && candidates.length < budget; j++) {
       if (top.id - j >= 1 && useAccepts(top.use, own[j].kind)) candidates.push(top.id - j);
     }
-    const alt = pick(own, refs, candidates, votes);
+    const alt = pick(own, refs, candidates, votes, pointerSize);
     const balance = (x: TypeStartInference): number => x.fitting - 4 * x.misfits;
     if (alt.start !== undefined && (best.start === undefined || balance(alt) > balance(best) ||
       (balance(alt) === balance(best) && alt.misfits < best.misfits))) best = alt;
@@ -223,7 +223,7 @@ export function inferTypeStart(own: BtfType[], refs: TypeRef[]): TypeStartInfere
  * fewest misfits, the most fits, the fewest forward references, the least slack, the most votes. A full tie between two starts means the module alone cannot
  * tell: no start.
  */
-function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<number, number>): TypeStartInference {
+function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<number, number>, pointerSize: number): TypeStartInference {
   let best: TypeStartInference = { fitting: 0, misfits: 0 };
   let bestVotes = 0;
   let bestSlack = 0;
@@ -231,7 +231,7 @@ function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<
   let tied = false;
   for (const c of candidates) {
     if (c === best.start) continue;
-    const s = scoreTypeStart(own, refs, c, best.start === undefined ? -Infinity : best.fitting - 4 * best.misfits);
+    const s = scoreTypeStart(own, refs, c, best.start === undefined ? -Infinity : best.fitting - 4 * best.misfits, pointerSize);
     if (s.fitting === 0) continue;
     const v = votes.get(c) ?? 0;
     const cmp = best.start === undefined ? 1
