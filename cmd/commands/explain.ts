@@ -198,7 +198,10 @@ export function renderExplainText(r: ExplainReport, modulesGiven: boolean): stri
       for (const e of f.diagnosis.evidence.slice(0, 4)) out.push(`           evidence: ${e}`);
       out.push(`  fix:     ${f.diagnosis.fix}`);
     } else {
-      out.push(`  cause:   ${f.cause} (likely, from the log alone${modulesGiven ? '' : '; give --base and the module files to diagnose'})`);
+      const hint = modulesGiven ? '' : '; give --base and the module files to diagnose';
+      out.push(f.cause === 'unknown'
+        ? `  cause:   not told by the log alone${hint}`
+        : `  cause:   ${f.cause} (likely, from the log alone${hint})`);
     }
     out.push('');
   }
