@@ -17,9 +17,15 @@ const COUNTED_KINDS = new Set<number>([
 
 /** Anonymous types walked per declaration before giving up (malformed or absurd graphs). */
 const MAX_DECL_NODES = 4096;
+/**
+ * Anonymous types walked over all declarations of one base, per type: a real base needs about 2.
+ * Hostile BTF (a shifted string section leaves most types nameless) would make every walk hit
+ * MAX_DECL_NODES — billions of steps; past the budget a declaration hashes its own node only.
+ */
+const DECL_NODES_PER_TYPE = 8;
 
 /** The declaration signature of named type `id`: see the file comment. */
-export function declarationSignature(g: TypeGraph, id: number, h = new Hash2(), order = new Map<number, number>()): number {
+export function declarationSignature(g: TypeGraph, id: number, h = new Hash2(), order = new Map<number, number>(), budget = { left: Infinity }): number {
   order.clear();
   const queue: number[] = [id];
   order.set(id, 0);
@@ -36,7 +42,8 @@ export function declarationSignature(g: TypeGraph, id: number, h = new Hash2(), 
         let at = order.get(to);
         if (at === undefined) {
           at = order.size;
-          if (at < MAX_DECL_NODES) {
+          if (at < MAX_DECL_NODES && budget.left > 0) {
+            budget.left--;
             order.set(to, at);
             queue.push(to);
           }
@@ -65,10 +72,11 @@ function declarations(g: TypeGraph): Declarations {
   const byName = new Map<string, number[]>();
   const h = new Hash2();
   const order = new Map<number, number>();
+  const budget = { left: DECL_NODES_PER_TYPE * g.count + MAX_DECL_NODES };
   for (let id = 1; id < g.count; id++) {
     if (!g.named[id] || !COUNTED_KINDS.has(g.kinds[id])) continue;
     const name = `${kindName(g.kinds[id])} ${g.btf.str(g.btf.types.nameOff(id - g.btf.startId)) ?? ''}`;
-    const sig = declarationSignature(g, id, h, order);
+    const sig = declarationSignature(g, id, h, order, budget);
     const list = byName.get(name);
     if (list) list.push(sig);
     else byName.set(name, [sig]);
