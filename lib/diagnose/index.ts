@@ -78,16 +78,9 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
     strs: { matched: 0, strays: 0, ownStrings: 0 }, inferred: {}, base: { types: base.nrTypes, strLen: base.strLen }, ownTypes: 0,
   };
   let split: Btf;
-  try {
-    split = Btf.parseSplit(moduleBtf, base);
-  } catch (e) {
-    a.structural = e instanceof Error ? e.message : String(e);
-    a.findings.push({ rule: RULE_STRUCTURE, severity: 'error', typeId: null, message: `the split BTF cannot be decoded: ${a.structural}` });
-    a.counts.set(RULE_STRUCTURE, 1);
-    return a;
-  }
   let ctx: FindingContext;
   try {
+    split = Btf.parseSplit(moduleBtf, base);
     ctx = new FindingContext(split, base);
   } catch (e) {
     a.structural = e instanceof Error ? e.message : String(e);

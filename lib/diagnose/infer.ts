@@ -301,4 +301,3 @@ export function inferStrStart(ownStrings: Uint8Array, nameOffsets: ArrayLike<num
   return best;
 }
 
-export { RefUse };
