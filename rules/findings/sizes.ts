@@ -10,7 +10,9 @@ import { FindingRule } from './rule.js';
 const U32_MAX = 0xffffffff;
 
 function memberName(ctx: FindingContext, nameOff: number): string {
-  return ctx.split.str(nameOff) || '(anon)';
+  const name = ctx.split.str(nameOff) || '(anon)';
+  // Cut short like type labels: a hostile module's 1 MB name would make a 1 MB finding.
+  return name.length > 60 ? `${name.slice(0, 56)}...` : name;
 }
 
 export const memberSize: FindingRule = {
