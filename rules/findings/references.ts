@@ -11,7 +11,11 @@ import { FindingRule } from './rule.js';
 /** Where in the referring type the reference sits, for messages. */
 function refWhere(ctx: FindingContext, fromIndex: number, use: RefUse, slot: number): string {
   const t = ctx.own[fromIndex];
-  if (use === RefUse.Member && t.members) return `member ${slot} '${ctx.split.str(t.members[slot].nameOff) || '(anon)'}'`;
+  if (use === RefUse.Member && t.members) {
+    // Cut short like type labels: a hostile module's 1 MB name would make a 1 MB finding.
+    const name = ctx.split.str(t.members[slot].nameOff) || '(anon)';
+    return `member ${slot} '${name.length > 60 ? `${name.slice(0, 56)}...` : name}'`;
+  }
   if (use === RefUse.Param && t.params) return `parameter ${slot}`;
   if (use === RefUse.DatasecEntry) return `entry ${slot}`;
   return useName(use);
