@@ -221,6 +221,7 @@ describe('compareBases on the bundled Debian bases (samples/)', () => {
       old: { types: 94976, strLen: 1689866 }, new: { types: 95247, strLen: 1694074 },
     });
     expect(c.diff.examples.changed).toContain('STRUCT task_struct');
+    expect(c.diff.firstType).toEqual({ old: "[37] TYPEDEF 's16'", new: "[37] CONST '(anon)'" });
   });
 
   it('a real base against itself is identical, re-ordered it is permuted', () => {

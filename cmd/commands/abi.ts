@@ -273,6 +273,7 @@ export function renderAbiText(r: AbiReport): string {
   const d = r.baseDiff;
   const where = d.kind === 'identical' ? '' : ` — first divergent type [${d.firstTypeId ?? '-'}], string offset ${d.firstStrOff ?? '-'}`;
   lines.push(`base diff: ${d.kind}${where}`);
+  if (d.firstType) lines.push(`  type [${d.firstTypeId}]: old ${d.firstType.old.replace(/^\[\d+\] /, '')}, new ${d.firstType.new.replace(/^\[\d+\] /, '')}`);
   if (d.kind !== 'identical') {
     lines.push(`  named types: ${d.added} added, ${d.removed} removed, ${d.changed} changed`);
     for (const [what, names] of Object.entries(d.examples)) if (names.length) lines.push(`  e.g. ${what}: ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''}`);

@@ -28,6 +28,8 @@ export interface BaseDiff {
   kind: BaseDiffKind;
   /** First type id whose record differs (or exists on one side only); null when none does. */
   firstTypeId: number | null;
+  /** What the first divergent id holds on each side (`[37] STRUCT 'foo'`); null when no id diverges. */
+  firstType: { old: string; new: string } | null;
   /** First string-section byte offset that differs; null when the sections are equal. */
   firstStrOff: number | null;
   /** Named types (by kind and name) only in the new base, only in the old, and with a changed declaration. */
@@ -109,7 +111,7 @@ export function compareBases(oldBase: Btf, newBase: Btf): BaseComparison {
     return {
       oldBase, newBase, identity: identicalIdentity(oldBase.nrTypes),
       diff: {
-        kind: 'identical', firstTypeId, firstStrOff, added: 0, removed: 0, changed: 0,
+        kind: 'identical', firstTypeId, firstType: null, firstStrOff, added: 0, removed: 0, changed: 0,
         examples: { added: [], removed: [], changed: [] }, old: summary(oldBase), new: summary(newBase),
       },
     };
@@ -129,6 +131,7 @@ export function compareBases(oldBase: Btf, newBase: Btf): BaseComparison {
     identity,
     diff: {
       kind, firstTypeId, firstStrOff,
+      firstType: firstTypeId === null ? null : { old: oldBase.describe(firstTypeId), new: newBase.describe(firstTypeId) },
       added: named.added, removed: named.removed, changed: named.changed, examples: named.examples,
       old: summary(oldBase), new: summary(newBase),
     },
