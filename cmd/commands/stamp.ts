@@ -184,7 +184,8 @@ export const stampCommand: CommandModule<object, StampArgs> = {
       .option('strip-signature', { type: 'boolean', default: false, describe: 'remove an appended module signature first (sign the module again afterwards)' })
       .option('format', { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'report format' })
       .example('$0 stamp --base vmlinux $(find . -name "*.ko")', 'before signing, in the build tree')
-      .example('$0 stamp --base vmlinux --manifest btf-manifest.json /lib/modules/$(uname -r)', 'signed modules: record checksums beside them') as unknown as Argv<StampArgs>,
+      .example('$0 stamp --base vmlinux --manifest btf-manifest.json /lib/modules/$(uname -r)', 'signed modules: record checksums beside them')
+      .epilogue('Exit status: 0 all stamped (or recorded), 1 a module\'s BTF does not fit the base (see --force), 2 unreadable or unwritable input. The section format: docs/base-checksum.md.') as unknown as Argv<StampArgs>,
   handler: async (args: ArgumentsCamelCase<StampArgs>) => {
     process.exitCode = await runStamp(args);
   },
