@@ -5,7 +5,7 @@
 import { Btf } from './btf/btf.js';
 import { CandidateBase, Diagnosis, diagnoseModule, Explanation, Finding, InferredBase } from './diagnose/index.js';
 import { StoredChecksum } from './checksum/index.js';
-import { emulateModuleLoad, KernelVerdict, KernelVersion } from './kernel/index.js';
+import { emulateModuleLoad, KERNEL_RULES, KernelVerdict, KernelVersion } from './kernel/index.js';
 
 export type ModuleStatus = 'accepted' | 'rejected' | 'mismatch' | 'no-btf' | 'error';
 
@@ -85,8 +85,10 @@ export function checkModule(
     result.findings.push({ rule: 'base-checksum-unreadable', severity: 'warning', typeId: null, message: `.BTF.base_checksum section is unreadable: ${extras.storedError}` });
   }
   if (options.diagnose !== false) {
+    // Only a kernel that reads .BTF.base relocates the module onto its base first.
+    const distilledBase = KERNEL_RULES[options.kernel.version].readsDistilledBase ? extras.distilledBase : undefined;
     const diagnosis: Diagnosis = diagnoseModule(base, moduleBtf, {
-      candidates: options.candidates, stored, baseSha256: options.baseSha256,
+      candidates: options.candidates, stored, baseSha256: options.baseSha256, distilledBase,
     });
     result.findings.push(...diagnosis.findings);
     result.inferredBase = diagnosis.inferredBase;
