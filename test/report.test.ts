@@ -48,12 +48,18 @@ describe('summary', () => {
   it('counts each status', () => {
     expect(report.summary).toEqual({ modules: 6, accepted: 1, rejected: 2, mismatch: 1, noBtf: 1, errors: 1 });
   });
-  it('groups first kernel messages with numbers masked and modules by cause', () => {
+  it('groups the kernel messages with numbers masked, and modules by cause', () => {
     const t = summaryTable(modules);
     expect(maskNumbers('BPF: [94979] Invalid name_offset:1694074')).toBe('BPF: [N] Invalid name_offset:N');
-    expect(t.firstMessages).toEqual([{ message: 'BPF: [N] Invalid name_offset:N', count: 2, example: 'BPF: [94979] Invalid name_offset:1694074' }]);
+    expect(t.firstMessages).toEqual([{ message: 'type: Invalid name_offset:N', count: 2, example: '8250_lpss: BPF: [94979] Invalid name_offset:1694074' }]);
     expect(t.byCause[0]).toEqual({ cause: 'base-mismatch', count: 2, modules: ['8250_lpss', 'ctr'] });
     expect(t.byStatus).toEqual({ rejected: 2, mismatch: 1, error: 1, 'no-btf': 1, accepted: 1 });
+  });
+  it('names what failed, not the type header printed before it', () => {
+    const member = result({ module: 'igbvf', status: 'rejected', kernel: { accepted: false, errno: -22, loads: true, log: ['BPF: \t type_id=55 bits_offset=128', 'BPF:  ', 'BPF: Invalid name', 'BPF: ', 'failed to validate module [igbvf] BTF: -22'] } });
+    const silent = result({ module: 'q', status: 'rejected', kernel: { accepted: false, errno: -22, loads: true, log: ['failed to validate module [q] BTF: -22'] } });
+    const t = summaryTable([member, silent]);
+    expect(t.firstMessages.map((m) => m.message)).toEqual(['member: Invalid name', 'none: rejected without a BPF: line']);
   });
 });
 

@@ -4,10 +4,14 @@
  * `[94979] Invalid name_offset:1694074` and `[95012] Invalid name_offset:1694101` count as one.
  */
 import { ModuleResult } from '../check.js';
+import { explainLog } from '../explain/index.js';
 
 export interface SummaryTable {
   byStatus: Record<string, number>;
-  /** First `BPF:` line of each rejected module, numbers masked, most common first. */
+  /**
+   * The kernel's message for each rejected module (what failed, not the type header before it:
+   * `member: Invalid name`), numbers masked, most common first, with one module's line as example.
+   */
   firstMessages: { message: string; count: number; example: string }[];
   /** Modules per cause id (explanation.cause, or the status when there is none). */
   byCause: { cause: string; count: number; modules: string[] }[];
@@ -24,9 +28,8 @@ export function summaryTable(results: ModuleResult[]): SummaryTable {
   for (const r of results) {
     byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     if (r.status === 'rejected') {
-      const first = r.kernel?.log.find((l) => l.startsWith('BPF:')) ?? r.kernel?.log[0] ?? '(no kernel line: rejected silently)';
-      const key = maskNumbers(first);
-      const entry = messages.get(key) ?? { count: 0, example: first };
+      const { key, example } = failingMessage(r);
+      const entry = messages.get(key) ?? { count: 0, example };
       entry.count++;
       messages.set(key, entry);
     }
@@ -44,14 +47,28 @@ export function summaryTable(results: ModuleResult[]): SummaryTable {
   };
 }
 
+/** What the kernel complained about, as explain reads it from the module's lines. */
+function failingMessage(r: ModuleResult): { key: string; example: string } {
+  const log = r.kernel?.log ?? [];
+  const failure = log.some((l) => l.startsWith('BPF:')) ? explainLog(log.join('\n'))[0] : undefined;
+  const name = r.module ?? r.file;
+  if (!failure) {
+    const last = log[log.length - 1];
+    return { key: 'none: rejected without a BPF: line', example: `${name}: ${last ?? '(no kernel line)'}` };
+  }
+  const key = `${failure.kind}: ${maskNumbers(failure.message ?? '(no message)')}`;
+  const typeLine = log.find((l) => l.startsWith('BPF:') && l.trim() !== 'BPF:') ?? '';
+  return { key, example: `${name}: ${typeLine.replace(/\t/g, '\\t')}` };
+}
+
 export function renderSummaryTable(t: SummaryTable, maxRows = 5, maxNames = 8): string {
   let out = 'by status:\n';
   for (const [status, count] of Object.entries(t.byStatus).sort((a, b) => b[1] - a[1])) {
     out += `  ${String(count).padStart(6)}  ${status}\n`;
   }
   if (t.firstMessages.length) {
-    out += 'most common first kernel message of rejected modules:\n';
-    for (const m of t.firstMessages.slice(0, maxRows)) out += `  ${String(m.count).padStart(6)}  ${m.example}\n`;
+    out += 'most common kernel message of rejected modules:\n';
+    for (const m of t.firstMessages.slice(0, maxRows)) out += `  ${String(m.count).padStart(6)}  ${m.message}   (e.g. ${m.example})\n`;
   }
   if (t.byCause.length) {
     out += 'modules by cause:\n';
