@@ -33,6 +33,8 @@ export interface RunOptions {
   candidates?: string[];
   manifest?: string;
   jobs?: number;
+  /** Findings kept per rule and module. */
+  maxFindings?: number;
   /** Set false to hide the progress bar even on a TTY. */
   progress?: boolean;
 }
@@ -49,6 +51,7 @@ export interface WorkerContext {
   diagnose: boolean;
   candidatePaths: string[];
   manifestPath?: string;
+  maxFindings?: number;
 }
 
 /** The once-per-boot line 6.12 prints for the first rejected module only. */
@@ -67,7 +70,7 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
     }
   }
   const candidatePaths = opts.candidates ? expandCandidatePaths(opts.candidates) : [];
-  const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths, manifestPath: opts.manifest };
+  const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths, manifestPath: opts.manifest, maxFindings: opts.maxFindings };
   const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
   const progress = new Progress(files.length, opts.progress !== false);
   let checked: ModuleResult[];
@@ -151,7 +154,7 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase): Pro
     base: loaded,
     manifest,
     candidateErrors,
-    options: { kernel: ctx.kernel, diagnose: ctx.diagnose, candidates, baseSha256: loaded.sha256 },
+    options: { kernel: ctx.kernel, diagnose: ctx.diagnose, candidates, baseSha256: loaded.sha256, maxFindingsPerRule: ctx.maxFindings },
   };
 }
 

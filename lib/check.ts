@@ -7,6 +7,8 @@ import { CandidateBase, Diagnosis, diagnoseModule, Explanation, Finding, Inferre
 import { StoredChecksum } from './checksum/index.js';
 import { emulateModuleLoad, KERNEL_RULES, KernelVerdict, KernelVersion } from './kernel/index.js';
 
+export const DEFAULT_FINDINGS_PER_RULE = 5;
+
 export type ModuleStatus = 'accepted' | 'rejected' | 'mismatch' | 'no-btf' | 'error';
 
 export interface KernelSettings {
@@ -40,6 +42,8 @@ export interface CheckOptions {
   diagnose?: boolean;
   candidates?: CandidateBase[];
   baseSha256?: string;
+  /** Findings kept per rule before one "and N more" line (default 5: a tree scan stays readable). */
+  maxFindingsPerRule?: number;
   /** Print once-per-boot kernel lines for this module (the first rejection of a boot). */
   firstRejectionInBoot?: boolean;
 }
@@ -89,6 +93,7 @@ export function checkModule(
     const distilledBase = KERNEL_RULES[options.kernel.version].readsDistilledBase ? extras.distilledBase : undefined;
     const diagnosis: Diagnosis = diagnoseModule(base, moduleBtf, {
       candidates: options.candidates, stored, baseSha256: options.baseSha256, distilledBase,
+      maxFindingsPerRule: options.maxFindingsPerRule ?? DEFAULT_FINDINGS_PER_RULE,
     });
     result.findings.push(...diagnosis.findings);
     result.inferredBase = diagnosis.inferredBase;

@@ -22,6 +22,7 @@ export interface CheckArgs {
   diagnose: boolean;
   failOn: 'rejected' | 'mismatch';
   jobs?: number;
+  maxFindings?: number;
 }
 
 /**
@@ -40,6 +41,7 @@ export const CHECK_OPTIONS = {
   diagnose: { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' },
   'fail-on': { type: 'string', choices: ['rejected', 'mismatch'], default: 'mismatch', describe: 'exit 1 on kernel rejections only, or also on silent mismatches' },
   jobs: { alias: 'j', type: 'number', describe: 'worker threads for large module sets (default: CPU count)' },
+  'max-findings': { type: 'number', default: 5, describe: 'findings listed per rule and module before one "and N more" line' },
 } as const;
 
 export const checkCommand: CommandModule<object, CheckArgs> = {
@@ -63,7 +65,7 @@ export async function runCheck(args: CheckArgs): Promise<number> {
   if (!base) return EXIT_ERROR;
   const kernel = resolveKernelSettings(args, base);
   const { results, candidateErrors } = await runChecks(base, args.modules, kernel.settings, {
-    diagnose: args.diagnose, candidates: args.candidates, manifest: args.manifest, jobs: args.jobs,
+    diagnose: args.diagnose, candidates: args.candidates, manifest: args.manifest, jobs: args.jobs, maxFindings: args.maxFindings,
   });
   const report: CheckReport = {
     base: { file: base.file, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256, release: base.release ?? null },
