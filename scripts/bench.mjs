@@ -10,7 +10,7 @@
  * Needs: npm run build, scripts/fetch-kernels.sh, bpftool, xz, GNU time (apt-get install bpftool xz-utils time).
  * Options: --runs N (default 5), --only a,b,c
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,7 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] || 0) || 5;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['a', 'b', 'c'];
 const kernels = process.env.BTF_KERNELS ?? path.join(os.homedir(), '.cache', 'btf-kernels');
-const cli = path.join(root, 'dist', 'cmd', 'main.js');
+const cli = path.join(root, 'dist', 'bin', 'main.js');
 
 function need(cond, msg) {
   if (!cond) {

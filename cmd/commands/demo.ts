@@ -3,6 +3,7 @@
  * of Debian's 6.1.0-56 build checked against the kernel of the 6.1.0-47 build. A demo: it exits 0
  * after printing the report, whatever the verdicts.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
@@ -10,11 +11,15 @@ import { EXIT_ERROR, EXIT_OK, writeOut } from '../common.js';
 import { runCheck } from './check.js';
 import { OutputFormat } from '../output.js';
 
-/** samples/ relative to this file, in the source tree (cmd/commands) and in dist/ (dist/cmd/commands). */
+/** samples/ of the package this file belongs to (source tree, dist/ or the dist/bin bundle). */
 export function samplesDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = here.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..';
-  return path.resolve(here, up, 'samples');
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'samples'))) return path.join(dir, 'samples');
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('samples/ not found beside this installation of btfcheck');
+    dir = up;
+  }
 }
 
 export const demoCommand: CommandModule<object, { format: OutputFormat }> = {

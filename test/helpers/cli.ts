@@ -3,7 +3,7 @@ import { spawnSync, SpawnSyncOptions } from 'node:child_process';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-export const cliPath = path.join(repoRoot, 'dist', 'cmd', 'main.js');
+export const cliPath = path.join(repoRoot, 'dist', 'bin', 'main.js');
 
 export interface CliRun {
   status: number | null;
