@@ -77,9 +77,11 @@ describe('text', () => {
     expect(text).toContain("error name-mid-string [94977]: name 'rimary_device' starts mid-string");
     expect(text).toContain('ERROR    ?  (lib/broken.ko)');
   });
-  it('hides clean accepted modules unless asked, and ends with the summary', () => {
-    expect(text).not.toContain('(lib/ok.ko)');
-    expect(renderText(report, { showAccepted: true })).toContain('ok       ok  (lib/ok.ko)');
+  it('gives a clean accepted module its verdict line alone (none with --problems-only), and ends with the summary', () => {
+    expect(text).toContain('ok       ok  (lib/ok.ko)\n\n');
+    const problems = renderText(report, { problemsOnly: true });
+    expect(problems).not.toContain('(lib/ok.ko)');
+    expect(problems).toContain('(1 accepted modules not listed)');
     expect(text.trimEnd().split('\n').pop()).toBe('summary: 6 modules: 1 accepted, 2 rejected, 1 accepted but mismatched, 1 without BTF, 1 errors');
   });
 });

@@ -18,7 +18,7 @@ export interface CheckArgs {
   format: OutputFormat;
   candidates?: string[];
   manifest?: string;
-  all: boolean;
+  problemsOnly: boolean;
   diagnose: boolean;
   failOn: 'rejected' | 'mismatch';
   jobs?: number;
@@ -37,7 +37,7 @@ export const CHECK_OPTIONS = {
   format: { alias: 'f', type: 'string', choices: OUTPUT_FORMATS, default: 'text', describe: 'report format' },
   candidates: { type: 'string', array: true, describe: 'bases (files or directories) to find the one each module was built against' },
   manifest: { type: 'string', describe: 'JSON manifest of stored base checksums (from btfcheck stamp --manifest)' },
-  all: { type: 'boolean', default: false, describe: 'text: list accepted modules too' },
+  'problems-only': { type: 'boolean', default: false, describe: 'text: list only modules with a problem (accepted ones are counted in the summary)' },
   diagnose: { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' },
   'fail-on': { type: 'string', choices: ['rejected', 'mismatch'], default: 'mismatch', describe: 'exit 1 on kernel rejections only, or also on silent mismatches' },
   jobs: { alias: 'j', type: 'number', describe: 'worker threads for large module sets (default: CPU count)' },
@@ -74,7 +74,7 @@ export async function runCheck(args: CheckArgs): Promise<number> {
     summary: results.summary,
   };
   if (results.results.length === 0) throw new UsageError('no modules found in the given paths');
-  await writeOut(renderOutput(report, args.format, { showAccepted: args.all }));
+  await writeOut(renderOutput(report, args.format, { problemsOnly: args.problemsOnly }));
   const s = report.summary;
   if (s.errors > 0 || candidateErrors > 0) return EXIT_ERROR;
   if (s.rejected > 0 || (args.failOn === 'mismatch' && s.mismatch > 0)) return EXIT_FAIL;

@@ -37,7 +37,7 @@ export const demoCommand: CommandModule<object, { format: OutputFormat }> = {
     );
     const code = await runCheck({
       base: path.join(running, 'vmlinux.btf.xz'), modules: [newer], kernel: '6.1', config: path.join(running, 'config'),
-      format: args.format, all: true, diagnose: true, failOn: 'mismatch',
+      format: args.format, problemsOnly: false, diagnose: true, failOn: 'mismatch',
     });
     // A demo succeeds when it could show the report; verdicts are the point, not a failure.
     process.exitCode = code === EXIT_ERROR ? EXIT_ERROR : EXIT_OK;

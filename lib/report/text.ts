@@ -6,8 +6,8 @@ import { renderSummaryTable, summaryTable } from './summary.js';
 export interface TextOptions {
   /** Findings listed per module before "(+N more)". */
   maxFindings?: number;
-  /** Show accepted modules too (default: only problems, plus a count). */
-  showAccepted?: boolean;
+  /** List only modules with a problem (a tree scan in a hook); by default every module gets a line. */
+  problemsOnly?: boolean;
 }
 
 const STATUS_LABEL: Record<string, string> = {
@@ -29,6 +29,8 @@ export function renderModule(r: ModuleResult, report: CheckReport, opts: TextOpt
   }
   const k = r.kernel!;
   if (k.accepted) {
+    // A clean accepted module is its verdict line alone.
+    if (r.status === 'accepted' && r.findings.length === 0 && !r.checksum?.match) return lines.join('\n') + '\n';
     lines.push(`${pad}kernel ${report.kernel.version}: BTF accepted`);
   } else {
     const loads = k.loads ? 'the module still loads, without BTF' : 'the module fails to load';
@@ -80,13 +82,13 @@ export function renderText(report: CheckReport, opts: TextOptions = {}): string 
   let out = renderHeader(report);
   let hidden = 0;
   for (const r of report.modules) {
-    if (r.status === 'accepted' && !opts.showAccepted && r.findings.length === 0) {
+    if (r.status === 'accepted' && opts.problemsOnly && r.findings.length === 0) {
       hidden++;
       continue;
     }
     out += renderModule(r, report, opts);
   }
-  if (hidden) out += `(${hidden} modules accepted with no findings not listed; --all lists them)\n`;
+  if (hidden) out += `(${hidden} accepted modules not listed)\n`;
   if (report.modules.length > 1) out += '\n' + renderSummaryTable(summaryTable(report.modules));
   return out + '\n' + renderSummary(report);
 }
