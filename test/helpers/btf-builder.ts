@@ -133,7 +133,9 @@ export class BtfBuilder {
     const words: number[] = [];
     for (const t of this.types) {
       const info = t.info ?? ((((t.kflag ? 1 : 0) << 31) | ((t.kind & 0x1f) << 24) | ((t.vlen ?? 0) & 0xffff)) >>> 0);
-      words.push(t.nameOff ?? 0, info, t.sizeOrType ?? 0, ...(t.extra ?? []));
+      words.push(t.nameOff ?? 0, info, t.sizeOrType ?? 0);
+      // Not spread: a type with 0xffff records would overflow the call stack.
+      for (const w of t.extra ?? []) words.push(w);
     }
     const typeLen = words.length * 4;
     const strLen = this.strBytes.length;
