@@ -91,20 +91,26 @@ export function jointIdentity(oldGraph: TypeGraph, newGraph: TypeGraph): JointId
     }
   }
 
-  // Split classes whose members disagree on the classes they refer to, until none does. A class
-  // is looked at again only when a node it refers to changed class, so late rounds are cheap.
-  let dirty = new Set<number>();
-  for (let c = 0; c < members.length; c++) if (members[c].length > 1) dirty.add(c);
+  // Split classes whose members disagree on the classes they refer to, until none does. The first
+  // round hashes every member; later rounds only members a moved node refers to: the others still
+  // share the signature they were grouped by. (Re-hashing whole classes made a 100k chain of
+  // same-shaped pointers, which splits one node per round, quadratic: minutes.) The largest part
+  // keeps the class, so a node moves O(log n) times.
+  const pos = new Uint32Array(total);
+  for (const ms of members) for (let i = 0; i < ms.length; i++) pos[ms[i]] = i;
+  let work = new Map<number, number[]>();
+  for (let c = 0; c < members.length; c++) if (members[c].length > 1) work.set(c, members[c].slice());
+  const seen = new Uint32Array(total);
   const h = new Hash2();
   let rounds = 0;
-  while (dirty.size > 0) {
+  while (work.size > 0) {
     rounds++;
     const moved: number[] = [];
-    for (const c of dirty) {
+    for (const [c, nodes] of work) {
       const ms = members[c];
       if (ms.length < 2) continue;
       const groups = new Map<number, number[]>();
-      for (const node of ms) {
+      for (const node of nodes) {
         h.reset(0x726f756e);
         for (let e = edgeStart[node]; e < edgeStart[node + 1]; e++) h.word(cls[edges[e]]);
         const k = h.key;
@@ -112,24 +118,40 @@ export function jointIdentity(oldGraph: TypeGraph, newGraph: TypeGraph): JointId
         if (g) g.push(node);
         else groups.set(k, [node]);
       }
-      if (groups.size === 1) continue;
-      // The largest part keeps the class; the others become new classes.
-      const parts = [...groups.values()].sort((x, y) => y.length - x.length);
+      if (groups.size === 1 && nodes.length === ms.length) continue;
+      // Take the re-hashed nodes out (swap with the last); what stays is the untouched rest.
+      for (const node of nodes) {
+        const at = pos[node];
+        const last = ms.pop()!;
+        if (last !== node) { ms[at] = last; pos[last] = at; }
+      }
+      const parts = [...groups.values()];
+      if (ms.length) parts.push(ms);
+      parts.sort((x, y) => y.length - x.length);
       members[c] = parts[0];
+      if (parts[0] !== ms) for (let i = 0; i < parts[0].length; i++) pos[parts[0][i]] = i;
       for (let i = 1; i < parts.length; i++) {
         const id = members.length;
         members.push(parts[i]);
-        for (const node of parts[i]) {
+        for (let j = 0; j < parts[i].length; j++) {
+          const node = parts[i][j];
+          pos[node] = j;
           cls[node] = id;
           moved.push(node);
         }
       }
     }
-    dirty = new Set<number>();
+    work = new Map<number, number[]>();
     for (const node of moved) {
       for (let p = predStart[node]; p < predStart[node + 1]; p++) {
-        const c = cls[preds[p]];
-        if (members[c].length > 1) dirty.add(c);
+        const from = preds[p];
+        if (seen[from] === rounds) continue;
+        seen[from] = rounds;
+        const c = cls[from];
+        if (members[c].length < 2) continue;
+        const list = work.get(c);
+        if (list) list.push(from);
+        else work.set(c, [from]);
       }
     }
   }
