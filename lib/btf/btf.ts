@@ -13,8 +13,11 @@ export class Btf {
   readonly header: BtfHeader;
   readonly strings: StringTable;
   readonly types: TypeTable;
+  /** Id of this BTF's first own type: 1 for a base (0 is void), the base's nr_types for split. */
+  readonly startId: number;
 
   private constructor(readonly raw: Uint8Array, readonly base: Btf | undefined) {
+    this.startId = base ? base.nrTypes : 1;
     this.header = parseHeader(raw);
     const body = raw.subarray(this.header.hdrLen);
     const h = this.header;
@@ -34,11 +37,6 @@ export class Btf {
     return new Btf(raw, base);
   }
 
-  /** Id of this BTF's first own type: 1 for a base (0 is void), the base's nr_types for split. */
-  get startId(): number {
-    return this.base ? this.base.nrTypes : 1;
-  }
-
   /** The kernel's nr_types: for a base, its types plus void; for split, base's plus its own. */
   get nrTypes(): number {
     return this.startId + this.types.count;
@@ -56,25 +54,35 @@ export class Btf {
 
   /** The BTF that holds type `id` and its index there, or undefined (void, or out of range). */
   locate(id: number): { btf: Btf; index: number } | undefined {
-    if (id >= this.startId) {
-      const index = id - this.startId;
-      return index < this.types.count ? { btf: this, index } : undefined;
-    }
-    return this.base?.locate(id);
+    const btf = this.holderOf(id);
+    return btf && { btf, index: id - btf.startId };
+  }
+
+  /** The BTF in the chain that holds type `id`, or undefined (void, or out of range); no allocation. */
+  holderOf(id: number): Btf | undefined {
+    let btf: Btf | undefined = this;
+    while (btf && id < btf.startId) btf = btf.base;
+    return btf && id - btf.startId < btf.types.count ? btf : undefined;
   }
 
   has(id: number): boolean {
-    return this.locate(id) !== undefined;
+    return this.holderOf(id) !== undefined;
   }
 
   kind(id: number): number | undefined {
-    const at = this.locate(id);
-    return at?.btf.types.kind(at.index);
+    const btf = this.holderOf(id);
+    return btf?.types.kind(id - btf.startId);
+  }
+
+  /** The raw size_type field of type `id` (a size or a type id, by kind), or undefined. */
+  sizeOrType(id: number): number | undefined {
+    const btf = this.holderOf(id);
+    return btf?.types.sizeOrType(id - btf.startId);
   }
 
   type(id: number): BtfType | undefined {
-    const at = this.locate(id);
-    return at?.btf.types.decode(at.index, id);
+    const btf = this.holderOf(id);
+    return btf?.types.decode(id - btf.startId, id);
   }
 
   /** The string at `offset` across base and split, or undefined when out of range. */
@@ -84,10 +92,10 @@ export class Btf {
 
   /** A short human label: `[id] KIND 'name'`. */
   describe(id: number): string {
-    const at = this.locate(id);
-    if (!at) return id === 0 ? '[0] void' : `[${id}] <missing>`;
-    const kind = at.btf.types.kind(at.index);
-    const name = this.str(at.btf.types.nameOff(at.index)) ?? '<bad name offset>';
+    const btf = this.holderOf(id);
+    if (!btf) return id === 0 ? '[0] void' : `[${id}] <missing>`;
+    const kind = btf.types.kind(id - btf.startId);
+    const name = this.str(btf.types.nameOff(id - btf.startId)) ?? '<bad name offset>';
     return `[${id}] ${KIND_NAMES[kind] ?? kind} '${name || '(anon)'}'`;
   }
 }

@@ -5,16 +5,16 @@
 import { latin1 } from '../bytes.js';
 
 export class StringTable {
+  /** First offset that belongs to this table: the base's total length, 0 for a base. */
+  readonly startOffset: number;
+
   constructor(
     /** The raw string section bytes of this BTF only. */
     readonly bytes: Uint8Array,
     /** The base's table (split BTF), or undefined for a base. */
     readonly base?: StringTable,
-  ) {}
-
-  /** First offset that belongs to this table: the base's total length, 0 for a base. */
-  get startOffset(): number {
-    return this.base ? this.base.totalLength : 0;
+  ) {
+    this.startOffset = base ? base.totalLength : 0;
   }
 
   /** Base length plus own length: the first offset past the end. */
@@ -24,35 +24,43 @@ export class StringTable {
 
   /** The table holding `offset` and the offset inside it, or undefined when out of range. */
   locate(offset: number): { table: StringTable; local: number } | undefined {
-    const start = this.startOffset;
-    if (offset < start) return this.base?.locate(offset);
-    const local = offset - start;
-    return local < this.bytes.length ? { table: this, local } : undefined;
+    const table = this.tableOf(offset);
+    return table && { table, local: offset - table.startOffset };
+  }
+
+  /** The table in the chain that holds `offset`, or undefined when out of range (no allocation). */
+  tableOf(offset: number): StringTable | undefined {
+    let table: StringTable | undefined = this;
+    while (table && offset < table.startOffset) table = table.base;
+    return table && offset - table.startOffset < table.bytes.length ? table : undefined;
   }
 
   /** The string at `offset` (up to its NUL or the end of its table), or undefined when out of range. */
   lookup(offset: number): string | undefined {
-    const at = this.locate(offset);
-    if (!at) return undefined;
-    const b = at.table.bytes;
-    let end = at.local;
+    const table = this.tableOf(offset);
+    if (!table) return undefined;
+    const b = table.bytes;
+    const local = offset - table.startOffset;
+    let end = local;
     while (end < b.length && b[end] !== 0) end++;
-    return latin1(b, at.local, end);
+    return latin1(b, local, end);
   }
 
   /** True when `offset` is the start of a string (offset 0 of a table, or just after a NUL). */
   isStringStart(offset: number): boolean {
-    const at = this.locate(offset);
-    if (!at) return false;
-    return at.local === 0 || at.table.bytes[at.local - 1] === 0;
+    const table = this.tableOf(offset);
+    if (!table) return false;
+    const local = offset - table.startOffset;
+    return local === 0 || table.bytes[local - 1] === 0;
   }
 
   /** The start offset of the string that contains `offset` (walks back to the previous NUL). */
   stringStartOf(offset: number): number | undefined {
-    const at = this.locate(offset);
-    if (!at) return undefined;
-    let i = at.local;
-    while (i > 0 && at.table.bytes[i - 1] !== 0) i--;
-    return offset - (at.local - i);
+    const table = this.tableOf(offset);
+    if (!table) return undefined;
+    const local = offset - table.startOffset;
+    let i = local;
+    while (i > 0 && table.bytes[i - 1] !== 0) i--;
+    return offset - (local - i);
   }
 }
