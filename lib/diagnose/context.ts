@@ -1,7 +1,9 @@
 /**
- * What the finding rules read: the module's split BTF decoded once, every type reference it makes
- * (with where it is used), and type resolution across base and split (kinds, sizes) without
- * recursion, memoized per base so that a thousand modules checked against one base share the work.
+ * What the finding rules read: the module's split BTF read in place (its type section as 32-bit
+ * words, no object per type), every type reference and every name offset it carries as flat typed
+ * arrays, and type resolution across base and split (kinds, sizes) without recursion, memoized per
+ * base so that a thousand modules checked against one base share the work. Nothing here walks the
+ * base as a whole: a module pays for the base types it refers to, not for the ~100k there are.
  */
 import { Btf } from '../btf/btf.js';
 import { latin1 } from '../bytes.js';
@@ -13,6 +15,7 @@ export const enum RefUse {
   Member = 0, ArrayElem = 1, ArrayIndex = 2, Pointer = 3, Modifier = 4, Func = 5, Return = 6,
   Param = 7, Var = 8, DatasecEntry = 9, DeclTag = 10,
 }
+const REF_USES = 11;
 
 /** A type reference made by a module type: `fromIndex` is the module-local index of the referrer. */
 export interface TypeRef {
@@ -23,13 +26,32 @@ export interface TypeRef {
   slot: number;
 }
 
+/** Which name of a type a name offset is: the type's own, or that of a member, enumerator or parameter. */
+export const enum NameSlot { Type = 0, Member = 1, Enumerator = 2, Param = 3 }
+
+/** How messages call a name: `name`, `member 3 name`, ... */
+export function nameSlotLabel(slot: NameSlot, index: number): string {
+  switch (slot) {
+    case NameSlot.Type: return 'name';
+    case NameSlot.Member: return `member ${index} name`;
+    case NameSlot.Enumerator: return `enumerator ${index} name`;
+    case NameSlot.Param: return `parameter ${index} name`;
+  }
+}
+
 /** Sentinels stored in the size memo (real sizes are >= 0). */
 const SIZE_UNKNOWN = -1; // not computed yet
-const SIZE_NONE = -2; // the type has no size: void, FWD, FUNC, FUNC_PROTO, VAR, DATASEC, DECL_TAG
-const SIZE_BROKEN = -3; // a dangling id or a cycle on the way
+export const SIZE_NONE = -2; // the type has no size: void, FWD, FUNC, FUNC_PROTO, VAR, DATASEC, DECL_TAG
+export const SIZE_BROKEN = -3; // a dangling id or a cycle on the way
 const SIZE_IN_PROGRESS = -4;
 
-export type SizeResult = { size: number } | { none: string } | { broken: string };
+/**
+ * Why sizeOf() found no size, as a code and a type id, so that a message is only formatted for
+ * findings that are listed (see sizeFailureText).
+ */
+export const enum SizeFailure {
+  Void = 0, Cycle = 1, BrokenBelow = 2, Missing = 3, NoSizeKnown = 4, KindHasNoSize = 5, Broken = 6,
+}
 
 /** A pointer's size when the base does not tell (BTF does not record it): 64-bit kernels. */
 export const POINTER_SIZE = 8;
@@ -40,6 +62,7 @@ const pointerSizeMemo = new WeakMap<Btf, number>();
 /**
  * The pointer size of the base's architecture: the size of its `long` (as libbpf guesses it), so
  * that 32-bit kernels' structs are not misjudged; POINTER_SIZE when the base has no `long`.
+ * (Vmlinux BTF has `long` among its first types, so the scan stops early; memoized per base.)
  */
 export function pointerSizeOf(base: Btf): number {
   const known = pointerSizeMemo.get(base);
@@ -95,12 +118,40 @@ export function useName(use: RefUse): string {
 }
 
 export class FindingContext {
-  /** The module's own types, decoded, in id order (id = split.startId + index). */
-  readonly own: BtfType[];
-  /** Every type reference the module's own types make, in type order. */
-  readonly refs: TypeRef[];
-  /** The same references grouped by use (indexed by RefUse), so each rule walks only its own. */
-  readonly refsByUse: TypeRef[][];
+  /** The module's own types: local index i is type id startId + i. */
+  readonly count: number;
+  readonly startId: number;
+  readonly nrTypes: number;
+  /** The kind of each own type. */
+  readonly kinds: Uint8Array;
+  /** The module's type section as words, and the word where each own type's record starts. */
+  private readonly words: Uint32Array;
+  private readonly at: Uint32Array;
+
+  /**
+   * Every type reference the own types make, in type order, one entry per index k: made by own
+   * type refFrom[k], to refId[k], used as refUse[k], in member/parameter/entry refSlot[k] (-1: the
+   * type's own size_type field).
+   */
+  readonly refCount: number;
+  readonly refFrom: Uint32Array;
+  readonly refId: Uint32Array;
+  readonly refUse: Uint8Array;
+  readonly refSlot: Int32Array;
+  /** Reference indexes grouped by use (type order within a use): use u has byUse[useStart[u]] up to byUse[useStart[u + 1]]. */
+  readonly byUse: Uint32Array;
+  readonly useStart: Uint32Array;
+
+  /**
+   * Every name offset the own types carry (type, member, enumerator, parameter names), in type
+   * order: nameOffs[k], carried by own type nameOwner[k] as its nameSlot[k] number nameIndex[k].
+   */
+  readonly nameCount: number;
+  readonly nameOffs: Uint32Array;
+  readonly nameOwner: Uint32Array;
+  readonly nameSlot: Uint8Array;
+  readonly nameIndex: Uint16Array;
+
   /**
    * Where the module's own strings start in its offsets: the inferred build-time base string length
    * when known, else the given base's. Names are read from the module's own table with it, so a
@@ -109,55 +160,185 @@ export class FindingContext {
   ownStringsFrom: number;
   /** Bytes in a pointer, from the base's `long`. */
   readonly pointerSize: number;
+  /** Why the last sizeOf() call found no size (see SizeFailure), and at which type. */
+  failure: SizeFailure = SizeFailure.Broken;
+  failureId = 0;
   private readonly splitSizes: Float64Array;
-  private readonly baseSizes: Float64Array;
+  private baseSizes: Float64Array | undefined;
+  /** sizeOf()'s walk, reused between calls. */
+  private readonly walkIds: number[] = [];
+  private readonly walkMult: number[] = [];
 
   constructor(readonly split: Btf, readonly base: Btf) {
-    const count = split.types.count;
-    this.own = new Array<BtfType>(count);
-    for (let i = 0; i < count; i++) this.own[i] = split.types.decode(i, split.startId + i);
-    this.refs = collectRefs(this.own);
-    this.refsByUse = Array.from({ length: 11 }, () => [] as TypeRef[]);
-    for (const r of this.refs) this.refsByUse[r.use].push(r);
+    const types = split.types;
+    const count = types.count;
+    const words = types.words;
+    const offsets = types.offsets;
+    this.count = count;
+    this.startId = split.startId;
+    this.nrTypes = split.nrTypes;
+    this.words = words;
+    const at = new Uint32Array(count);
+    const kinds = new Uint8Array(count);
+    // First pass: kinds and how many references and names there are, to size the arrays.
+    let nRefs = 0;
+    let nNames = 0;
+    for (let i = 0; i < count; i++) {
+      const w = offsets[i] >>> 2;
+      at[i] = w;
+      const info = words[w + 1];
+      const kind = (info >>> 24) & 0x1f;
+      const vlen = info & 0xffff;
+      kinds[i] = kind;
+      nNames += 1 + (kind === Kind.STRUCT || kind === Kind.UNION || kind === Kind.ENUM || kind === Kind.ENUM64 || kind === Kind.FUNC_PROTO ? vlen : 0);
+      nRefs += refsMade(kind, vlen);
+    }
+    this.at = at;
+    this.kinds = kinds;
+
+    const refFrom = new Uint32Array(nRefs);
+    const refId = new Uint32Array(nRefs);
+    const refUse = new Uint8Array(nRefs);
+    const refSlot = new Int32Array(nRefs);
+    const nameOffs = new Uint32Array(nNames);
+    const nameOwner = new Uint32Array(nNames);
+    const nameSlot = new Uint8Array(nNames);
+    const nameIndex = new Uint16Array(nNames);
+    let r = 0;
+    let n = 0;
+    const ref = (from: number, id: number, use: RefUse, slot: number): void => {
+      refFrom[r] = from; refId[r] = id; refUse[r] = use; refSlot[r] = slot; r++;
+    };
+    for (let i = 0; i < count; i++) {
+      const w = at[i];
+      const kind = kinds[i];
+      const vlen = words[w + 1] & 0xffff;
+      nameOffs[n] = words[w]; nameOwner[n] = i; n++;
+      switch (kind) {
+        case Kind.PTR: ref(i, words[w + 2], RefUse.Pointer, -1); break;
+        case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG:
+          ref(i, words[w + 2], RefUse.Modifier, -1); break;
+        case Kind.ARRAY:
+          ref(i, words[w + 3], RefUse.ArrayElem, -1);
+          ref(i, words[w + 4], RefUse.ArrayIndex, -1);
+          break;
+        case Kind.STRUCT: case Kind.UNION:
+          for (let k = 0; k < vlen; k++) {
+            ref(i, words[w + 4 + 3 * k], RefUse.Member, k);
+            nameOffs[n] = words[w + 3 + 3 * k]; nameOwner[n] = i; nameSlot[n] = NameSlot.Member; nameIndex[n] = k; n++;
+          }
+          break;
+        case Kind.ENUM: case Kind.ENUM64: {
+          const stride = kind === Kind.ENUM ? 2 : 3;
+          for (let k = 0; k < vlen; k++) {
+            nameOffs[n] = words[w + 3 + stride * k]; nameOwner[n] = i; nameSlot[n] = NameSlot.Enumerator; nameIndex[n] = k; n++;
+          }
+          break;
+        }
+        case Kind.FUNC: ref(i, words[w + 2], RefUse.Func, -1); break;
+        case Kind.FUNC_PROTO:
+          ref(i, words[w + 2], RefUse.Return, -1);
+          for (let k = 0; k < vlen; k++) {
+            ref(i, words[w + 4 + 2 * k], RefUse.Param, k);
+            nameOffs[n] = words[w + 3 + 2 * k]; nameOwner[n] = i; nameSlot[n] = NameSlot.Param; nameIndex[n] = k; n++;
+          }
+          break;
+        case Kind.VAR: ref(i, words[w + 2], RefUse.Var, -1); break;
+        case Kind.DATASEC:
+          for (let k = 0; k < vlen; k++) ref(i, words[w + 3 + 3 * k], RefUse.DatasecEntry, k);
+          break;
+        case Kind.DECL_TAG: ref(i, words[w + 2], RefUse.DeclTag, -1); break;
+      }
+    }
+    this.refCount = nRefs;
+    this.refFrom = refFrom;
+    this.refId = refId;
+    this.refUse = refUse;
+    this.refSlot = refSlot;
+    this.nameCount = nNames;
+    this.nameOffs = nameOffs;
+    this.nameOwner = nameOwner;
+    this.nameSlot = nameSlot;
+    this.nameIndex = nameIndex;
+
+    // Group by use with a counting sort, which keeps type order within each use.
+    const useStart = new Uint32Array(REF_USES + 1);
+    for (let k = 0; k < nRefs; k++) useStart[refUse[k] + 1]++;
+    for (let u = 0; u < REF_USES; u++) useStart[u + 1] += useStart[u];
+    const fill = useStart.slice(0, REF_USES);
+    const byUse = new Uint32Array(nRefs);
+    for (let k = 0; k < nRefs; k++) byUse[fill[refUse[k]]++] = k;
+    this.byUse = byUse;
+    this.useStart = useStart;
+
     this.ownStringsFrom = split.startStrOff;
     this.pointerSize = pointerSizeOf(base);
     this.splitSizes = new Float64Array(count).fill(SIZE_UNKNOWN);
-    let memo = baseSizeMemo.get(base);
-    if (!memo) {
-      memo = new Float64Array(base.nrTypes).fill(SIZE_UNKNOWN);
-      baseSizeMemo.set(base, memo);
-    }
-    this.baseSizes = memo;
+    // Undefined until some module sizes a base type (memoSet makes it then).
+    this.baseSizes = baseSizeMemo.get(base);
   }
 
-  get startId(): number { return this.split.startId; }
-  get nrTypes(): number { return this.split.nrTypes; }
+  // Fields of own type i (a local index), read from its record.
+  ownNameOff(i: number): number { return this.words[this.at[i]]; }
+  ownVlen(i: number): number { return this.words[this.at[i] + 1] & 0xffff; }
+  /** The size_type field: a size or a type id, by kind. */
+  ownSizeOrType(i: number): number { return this.words[this.at[i] + 2]; }
+  memberNameOff(i: number, k: number): number { return this.words[this.at[i] + 3 + 3 * k]; }
+  memberType(i: number, k: number): number { return this.words[this.at[i] + 4 + 3 * k]; }
+  /** A member's bit offset (with kflag, the low 24 bits of the field). */
+  memberBitsOffset(i: number, k: number): number {
+    const raw = this.words[this.at[i] + 5 + 3 * k];
+    return this.words[this.at[i] + 1] >>> 31 ? raw & 0xffffff : raw;
+  }
+  /** A member's bitfield size (kflag only, else 0). */
+  memberBitfieldSize(i: number, k: number): number {
+    return this.words[this.at[i] + 1] >>> 31 ? this.words[this.at[i] + 5 + 3 * k] >>> 24 : 0;
+  }
+  paramNameOff(i: number, k: number): number { return this.words[this.at[i] + 3 + 2 * k]; }
+  arrayElemType(i: number): number { return this.words[this.at[i] + 3]; }
+  arrayNelems(i: number): number { return this.words[this.at[i] + 5]; }
+  secinfoOffset(i: number, k: number): number { return this.words[this.at[i] + 4 + 3 * k]; }
+  secinfoSize(i: number, k: number): number { return this.words[this.at[i] + 5 + 3 * k]; }
+  declTagComponent(i: number): number { return this.words[this.at[i] + 3] | 0; }
 
   /** The kind of type `id`: Kind.UNKN (0) for void, undefined when the id does not exist. */
   kindOf(id: number): number | undefined {
     if (id === 0) return Kind.UNKN;
+    if (id >= this.startId) return id - this.startId < this.count ? this.kinds[id - this.startId] : undefined;
     return this.split.kind(id);
   }
 
-  /** Decoded type `id` (module types from the cache, base types on demand). */
+  has(id: number): boolean {
+    return id >= this.startId ? id - this.startId < this.count : this.split.has(id);
+  }
+
+  /** The raw size_type field of an existing type (own or base). */
+  sizeOrTypeOf(id: number): number {
+    return id >= this.startId ? this.ownSizeOrType(id - this.startId) : this.split.sizeOrType(id)!;
+  }
+
+  /** vlen of an existing type (own or base). */
+  vlenOf(id: number): number {
+    if (id >= this.startId) return this.ownVlen(id - this.startId);
+    const btf = this.split.holderOf(id)!;
+    return btf.types.vlen(id - btf.startId);
+  }
+
+  /** The data word after an existing INT's header (encoding, bit offset, bits). */
+  intDataOf(id: number): number {
+    if (id >= this.startId) return this.words[this.at[id - this.startId] + 3];
+    const btf = this.split.holderOf(id)!;
+    return btf.types.word(id - btf.startId, 3);
+  }
+
+  /** Decoded type `id` (own or base), for what is not on a hot path. */
   typeOf(id: number): BtfType | undefined {
-    if (id >= this.startId) return this.own[id - this.startId];
     return this.split.type(id);
   }
 
   /** Every name offset the module's own types carry (type, member, enumerator, parameter names). */
   nameOffsets(): Uint32Array {
-    let n = 0;
-    for (const t of this.own) n += 1 + (t.members?.length ?? 0) + (t.values?.length ?? 0) + (t.params?.length ?? 0);
-    const out = new Uint32Array(n);
-    let k = 0;
-    for (const t of this.own) {
-      out[k++] = t.nameOff;
-      if (t.members) for (const m of t.members) out[k++] = m.nameOff;
-      if (t.values) for (const v of t.values) out[k++] = v.nameOff;
-      if (t.params) for (const p of t.params) out[k++] = p.nameOff;
-    }
-    return out;
+    return this.nameOffs;
   }
 
   /** The module's own string at `offset` (counted from ownStringsFrom) if it starts a string there. */
@@ -182,85 +363,137 @@ export class FindingContext {
     // A chain longer than the number of types must contain a cycle.
     for (let steps = 0; steps <= this.nrTypes; steps++) {
       if (cur === 0) return 0;
-      const kind = this.split.kind(cur);
+      const kind = this.kindOf(cur);
       if (kind === undefined) return undefined;
       if (!isModifier(kind)) return cur;
-      cur = this.sizeOrType(cur);
+      cur = this.sizeOrTypeOf(cur);
     }
     return undefined;
   }
 
-  /** The raw size_type field of an existing type. */
-  private sizeOrType(id: number): number {
-    const at = this.split.locate(id)!;
-    return at.btf.types.sizeOrType(at.index);
-  }
-
   private memoGet(id: number): number {
-    return id >= this.startId ? this.splitSizes[id - this.startId] : this.baseSizes[id];
+    if (id >= this.startId) return this.splitSizes[id - this.startId];
+    return this.baseSizes ? this.baseSizes[id] : SIZE_UNKNOWN;
   }
 
   private memoSet(id: number, v: number): void {
-    if (id >= this.startId) this.splitSizes[id - this.startId] = v;
-    else this.baseSizes[id] = v;
+    if (id >= this.startId) {
+      this.splitSizes[id - this.startId] = v;
+      return;
+    }
+    if (!this.baseSizes) {
+      // Made on the first base type sized, shared by every module checked against this base.
+      let memo = baseSizeMemo.get(this.base);
+      if (!memo) {
+        memo = new Float64Array(this.base.nrTypes).fill(SIZE_UNKNOWN);
+        baseSizeMemo.set(this.base, memo);
+      }
+      this.baseSizes = memo;
+    }
+    this.baseSizes[id] = v;
   }
 
   /**
    * The byte size of type `id` as the kernel's btf_type_id_size() resolves it (through modifiers
-   * and arrays), iteratively: a 100k-long modifier chain costs a loop, not a stack.
+   * and arrays), iteratively: a 100k-long modifier chain costs a loop, not a stack. A negative
+   * result (or NaN, from a product of huge arrays) means no size: `failure` and `failureId` then
+   * say why, for sizeFailureText.
    */
-  sizeOf(id: number): SizeResult {
-    if (id === 0) return { none: 'void' };
-    const path: number[] = [];
-    const mult: number[] = [];
+  sizeOf(id: number): number {
+    if (id === 0) return this.fail(SIZE_NONE, SizeFailure.Void, 0);
+    const walkIds = this.walkIds;
+    const walkMult = this.walkMult;
+    let depth = 0;
     let cur = id;
     let result: number;
-    let why = '';
+    let failure = SizeFailure.Broken;
     for (;;) {
-      const known = cur === 0 ? SIZE_NONE : this.split.has(cur) ? this.memoGet(cur) : SIZE_BROKEN;
-      if (known === SIZE_IN_PROGRESS) { result = SIZE_BROKEN; why = `a reference cycle through ${this.describe(cur)}`; break; }
+      const known = cur === 0 ? SIZE_NONE : this.has(cur) ? this.memoGet(cur) : SIZE_BROKEN;
+      if (known === SIZE_IN_PROGRESS) { result = SIZE_BROKEN; failure = SizeFailure.Cycle; break; }
       if (known !== SIZE_UNKNOWN) {
         result = known;
-        if (known === SIZE_BROKEN) why = cur === 0 || this.split.has(cur) ? `a broken reference below ${this.describe(cur)}` : `missing type [${cur}]`;
-        if (known === SIZE_NONE) why = cur === 0 ? 'void' : `${this.describe(cur)}, which has no size`;
+        if (known === SIZE_BROKEN) failure = cur === 0 || this.has(cur) ? SizeFailure.BrokenBelow : SizeFailure.Missing;
+        if (known === SIZE_NONE) failure = cur === 0 ? SizeFailure.Void : SizeFailure.NoSizeKnown;
         break;
       }
-      const kind = this.split.kind(cur)!;
-      if (isModifier(kind)) {
+      const kind = this.kindOf(cur)!;
+      if (isModifier(kind) || kind === Kind.ARRAY) {
         this.memoSet(cur, SIZE_IN_PROGRESS);
-        path.push(cur); mult.push(1);
-        cur = this.sizeOrType(cur);
-        continue;
-      }
-      if (kind === Kind.ARRAY) {
-        const t = this.typeOf(cur)!;
-        this.memoSet(cur, SIZE_IN_PROGRESS);
-        path.push(cur); mult.push(t.array!.nelems);
-        cur = t.array!.type;
+        walkIds[depth] = cur;
+        if (kind === Kind.ARRAY) {
+          walkMult[depth++] = this.arrayNelemsOf(cur);
+          cur = this.arrayElemTypeOf(cur);
+        } else {
+          walkMult[depth++] = 1;
+          cur = this.sizeOrTypeOf(cur);
+        }
         continue;
       }
       switch (kind) {
         case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT:
-          result = this.sizeOrType(cur); break;
+          result = this.sizeOrTypeOf(cur); break;
         case Kind.PTR:
           result = this.pointerSize; break;
         default:
-          result = SIZE_NONE; why = `${this.describe(cur)} (${kindName(kind)} has no size)`;
+          result = SIZE_NONE; failure = SizeFailure.KindHasNoSize;
       }
       this.memoSet(cur, result);
       break;
     }
-    for (let k = path.length - 1; k >= 0; k--) {
-      if (result >= 0) result *= mult[k];
-      this.memoSet(path[k], result);
+    for (let k = depth - 1; k >= 0; k--) {
+      if (result >= 0) result *= walkMult[k];
+      this.memoSet(walkIds[k], result);
     }
-    if (result >= 0) return { size: result };
-    if (result === SIZE_NONE) return { none: why || 'no size' };
-    return { broken: why || 'broken reference' };
+    return result >= 0 ? result : this.fail(result === SIZE_NONE ? SIZE_NONE : SIZE_BROKEN, failure, cur);
+  }
+
+  private fail(result: number, failure: SizeFailure, id: number): number {
+    this.failure = failure;
+    this.failureId = id;
+    return result;
+  }
+
+  /** An existing ARRAY's element type and count (own or base). */
+  private arrayElemTypeOf(id: number): number {
+    if (id >= this.startId) return this.arrayElemType(id - this.startId);
+    const btf = this.split.holderOf(id)!;
+    return btf.types.word(id - btf.startId, 3);
+  }
+
+  private arrayNelemsOf(id: number): number {
+    if (id >= this.startId) return this.arrayNelems(id - this.startId);
+    const btf = this.split.holderOf(id)!;
+    return btf.types.word(id - btf.startId, 5);
+  }
+
+  /** What a failed sizeOf() ran into, as words: from `failure` and `failureId` saved at the call. */
+  sizeFailureText(failure: SizeFailure, id: number): string {
+    switch (failure) {
+      case SizeFailure.Void: return 'void';
+      case SizeFailure.Cycle: return `a reference cycle through ${this.describe(id)}`;
+      case SizeFailure.BrokenBelow: return `a broken reference below ${this.describe(id)}`;
+      case SizeFailure.Missing: return `missing type [${id}]`;
+      case SizeFailure.NoSizeKnown: return `${this.describe(id)}, which has no size`;
+      case SizeFailure.KindHasNoSize: return `${this.describe(id)} (${kindName(this.kindOf(id)!)} has no size)`;
+      case SizeFailure.Broken: return 'broken reference';
+    }
   }
 }
 
-/** Lists every type id referenced by the module's own types. */
+/** How many type references a type of this kind with `vlen` entries makes. */
+function refsMade(kind: number, vlen: number): number {
+  switch (kind) {
+    case Kind.PTR: case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG:
+    case Kind.FUNC: case Kind.VAR: case Kind.DECL_TAG:
+      return 1;
+    case Kind.ARRAY: return 2;
+    case Kind.STRUCT: case Kind.UNION: case Kind.DATASEC: return vlen;
+    case Kind.FUNC_PROTO: return 1 + vlen;
+    default: return 0;
+  }
+}
+
+/** Lists every type id referenced by decoded types (lib/abi's use; the rules read FindingContext's arrays). */
 export function collectRefs(own: BtfType[]): TypeRef[] {
   const refs: TypeRef[] = [];
   for (let i = 0; i < own.length; i++) {

@@ -6,9 +6,8 @@
  * non-reproducible base).
  */
 import type { StoredChecksum } from '../checksum/format.js';
+import { formatCount as fmt } from './format.js';
 import type { Analysis, CandidateBase, Explanation } from './index.js';
-
-const fmt = (n: number): string => n.toLocaleString('en-US');
 
 /** Error findings on at most this many types, in a module with several times more, count as local damage. */
 const LOCAL_DAMAGE_TYPES = 2;

@@ -9,6 +9,7 @@ import { StoredChecksum } from '../checksum/format.js';
 import { FINDING_RULES } from '../../rules/findings/index.js';
 import { FindingContext } from './context.js';
 import { explain } from './explain.js';
+import { formatCount as fmt } from './format.js';
 import { inferStrStart, inferTypeStart, StrStartInference, TypeStartInference } from './infer.js';
 
 export interface Finding { rule: string; severity: 'error' | 'warning' | 'info'; typeId: number | null; message: string }
@@ -69,8 +70,6 @@ export interface Analysis {
   structural?: string;
 }
 
-const fmt = (n: number): string => n.toLocaleString('en-US');
-
 /** Runs every rule and the inference against one base. */
 export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Analysis {
   const a: Analysis = {
@@ -88,10 +87,10 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
     a.counts.set(RULE_STRUCTURE, 1);
     return a;
   }
-  a.ownTypes = ctx.own.length;
+  a.ownTypes = ctx.count;
 
   // Inference first: the non-C-name rule reads the module's strings from the inferred start.
-  a.types = inferTypeStart(ctx.own, ctx.refs, ctx.pointerSize);
+  a.types = inferTypeStart(ctx);
   a.strs = inferStrStart(split.strings.bytes, ctx.nameOffsets());
   // A couple of misfits among many fits is local damage, not a different numbering.
   if (a.types.start !== undefined && tolerable(a.types.misfits, a.types.fitting)) a.inferred.types = a.types.start;

@@ -12,8 +12,7 @@
  * the highest referenced id on a fitting type is scored instead.
  */
 import { BTF_MAX_TYPE, Kind } from '../btf/kinds.js';
-import { BtfType } from '../btf/types.js';
-import { POINTER_SIZE, RefUse, TypeRef, useAccepts } from './context.js';
+import { FindingContext, RefUse, useAccepts } from './context.js';
 
 export interface TypeStartInference {
   /** The inferred start id (= the build-time base's nr_types), or undefined. */
@@ -55,96 +54,106 @@ function isChainKind(kind: number): boolean {
     kind === Kind.VOLATILE || kind === Kind.RESTRICT || kind === Kind.TYPE_TAG || kind === Kind.FUNC_PROTO;
 }
 
-/** The single outgoing reference that chain kinds make (FUNC_PROTO: its return type). */
-function chainTarget(t: BtfType): number {
-  return t.kind === Kind.ARRAY ? t.array!.type : t.sizeOrType;
+/** The single outgoing reference that chain kinds make (FUNC_PROTO: its return type), of own type i. */
+function chainTarget(m: FindingContext, i: number): number {
+  return m.kinds[i] === Kind.ARRAY ? m.arrayElemType(i) : m.ownSizeOrType(i);
 }
+
+/** Buffers one inference reuses for every candidate it scores. */
+interface Scratch { state: Uint8Array; walk: Uint32Array }
 
 /**
  * Scores numbering the module's own types from `start`: a self-reference fits when its target's
  * kind suits the use; it misfits when it lands past the module, on an unsuitable kind, in a loop of
  * pointers/modifiers/arrays (impossible in C), or on a member type too big for its struct.
  */
-function scoreTypeStart(own: BtfType[], refs: TypeRef[], start: number, floor = -Infinity, pointerSize = POINTER_SIZE): Score {
+function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch: Scratch): Score {
   let fitting = 0;
   let misfits = 0;
   let slack = 0;
   let forward = 0;
-  const n = own.length;
-  for (const r of refs) {
-    if (r.id < start) continue;
-    const j = r.id - start;
-    const fromKind = own[r.fromIndex].kind;
+  const n = m.count;
+  const kinds = m.kinds;
+  const refId = m.refId;
+  const refFrom = m.refFrom;
+  const refUse = m.refUse;
+  for (let r = 0; r < m.refCount; r++) {
+    const id = refId[r];
+    if (id < start) continue;
+    const j = id - start;
+    const from = refFrom[r];
+    const fromKind = kinds[from];
     // (pahole adds a FUNC's proto before the FUNC, always.)
-    if (j >= n || !plausible(r.use, fromKind, own[j].kind) || (j > r.fromIndex && fromKind === Kind.FUNC)) {
+    if (j >= n || !plausible(refUse[r], fromKind, kinds[j]) || (j > from && fromKind === Kind.FUNC)) {
       misfits++;
     } else {
       fitting++;
-      if (j > r.fromIndex && fromKind !== Kind.STRUCT && fromKind !== Kind.UNION && fromKind !== Kind.TYPEDEF) forward++;
+      if (j > from && fromKind !== Kind.STRUCT && fromKind !== Kind.UNION && fromKind !== Kind.TYPEDEF) forward++;
     }
   }
   // Already behind the best candidate on the first criterion: the finer checks cannot help it.
   if (misfits > 0 || fitting - 4 * misfits < floor) return { fitting, misfits, slack, forward };
   // Loops through chain kinds only: walk each chain once (0 new, 1 on the walk, 2 done).
-  const state = new Uint8Array(n);
+  const state = scratch.state.fill(0);
+  const walk = scratch.walk;
   for (let i = 0; i < n; i++) {
-    if (state[i] !== 0 || !isChainKind(own[i].kind)) continue;
-    const walk: number[] = [];
+    if (state[i] !== 0 || !isChainKind(kinds[i])) continue;
+    let walked = 0;
     let cur = i;
     for (;;) {
       state[cur] = 1;
-      walk.push(cur);
-      const next = chainTarget(own[cur]) - start;
-      if (next < 0 || next >= n || !isChainKind(own[next].kind)) break;
+      walk[walked++] = cur;
+      const next = chainTarget(m, cur) - start;
+      if (next < 0 || next >= n || !isChainKind(kinds[next])) break;
       if (state[next] === 1) { misfits++; break; }
       if (state[next] === 2) break;
       cur = next;
     }
-    for (const w of walk) state[w] = 2;
+    for (let w = 0; w < walked; w++) state[walk[w]] = 2;
   }
   // Member sizes that the module alone determines (own types all the way down).
-  const sizes = new Float64Array(n).fill(-1);
-  const sizeOf = (j0: number): number => {
-    let j = j0;
-    let mult = 1;
-    for (let steps = 0; steps < n; steps++) {
-      if (sizes[j] >= 0) return mult * sizes[j];
-      const t = own[j];
-      switch (t.kind) {
-        case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT:
-          return mult * t.sizeOrType;
-        case Kind.PTR: return mult * pointerSize;
-        case Kind.ARRAY: mult *= t.array!.nelems; break;
-        case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG: break;
-        default: return -1;
-      }
-      const next = chainTarget(t) - start;
-      if (next < 0 || next >= n) return -1;
-      j = next;
-    }
-    return -1;
-  };
   for (let i = 0; i < n; i++) {
-    const t = own[i];
-    if ((t.kind !== Kind.STRUCT && t.kind !== Kind.UNION) || !t.members) continue;
-    const ms = t.members;
-    for (let k = 0; k < ms.length; k++) {
-      const m = ms[k];
-      const j = m.type - start;
-      if (j < 0 || j >= n || m.bitfieldSize > 0 || own[j].kind === Kind.INT || m.bitsOffset % 8 !== 0) continue;
-      const size = sizeOf(j);
+    const kind = kinds[i];
+    if (kind !== Kind.STRUCT && kind !== Kind.UNION) continue;
+    const vlen = m.ownVlen(i);
+    const structSize = m.ownSizeOrType(i);
+    for (let k = 0; k < vlen; k++) {
+      const j = m.memberType(i, k) - start;
+      const bitsOffset = m.memberBitsOffset(i, k);
+      if (j < 0 || j >= n || m.memberBitfieldSize(i, k) > 0 || kinds[j] === Kind.INT || bitsOffset % 8 !== 0) continue;
+      const size = ownSize(m, j, start, n);
       if (size < 0) continue;
-      const at = m.bitsOffset / 8;
-      if (at + size > t.sizeOrType) { misfits++; continue; }
+      const at = bitsOffset / 8;
+      if (at + size > structSize) { misfits++; continue; }
       // Room left before the next member: real layouts leave at most alignment padding, so the
       // numbering with the least unexplained room wins a tie.
-      if (t.kind === Kind.STRUCT) {
-        const next = k + 1 < ms.length ? Math.floor(ms[k + 1].bitsOffset / 8) : t.sizeOrType;
+      if (kind === Kind.STRUCT) {
+        const next = k + 1 < vlen ? Math.floor(m.memberBitsOffset(i, k + 1) / 8) : structSize;
         if (next - at > size) slack += next - at - size;
       }
     }
   }
   return { fitting, misfits, slack, forward };
+}
+
+/** The size of own type j when numbering from `start`, if own types alone determine it; else -1. */
+function ownSize(m: FindingContext, j0: number, start: number, n: number): number {
+  let j = j0;
+  let mult = 1;
+  for (let steps = 0; steps < n; steps++) {
+    switch (m.kinds[j]) {
+      case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT:
+        return mult * m.ownSizeOrType(j);
+      case Kind.PTR: return mult * m.pointerSize;
+      case Kind.ARRAY: mult *= m.arrayNelems(j); break;
+      case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG: break;
+      default: return -1;
+    }
+    const next = chainTarget(m, j) - start;
+    if (next < 0 || next >= n) return -1;
+    j = next;
+  }
+  return -1;
 }
 
 /**
@@ -176,40 +185,50 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
   return top;
 }
 
-export function inferTypeStart(own: BtfType[], refs: TypeRef[], pointerSize = POINTER_SIZE): TypeStartInference {
+/** Infers the start id of the module's own types from its references among them (see the top). */
+export function inferTypeStart(m: FindingContext): TypeStartInference {
   const none: TypeStartInference = { fitting: 0, misfits: 0 };
-  if (own.length === 0 || refs.length === 0) return none;
+  const n = m.count;
+  const nRefs = m.refCount;
+  if (n === 0 || nRefs === 0) return none;
+  const kinds = m.kinds;
+  const refId = m.refId;
+  const refFrom = m.refFrom;
   // Adjacency votes: pahole writes a FUNC's FUNC_PROTO just before it, and a modifier or array
   // often right before or after what it refers to, so `r - (i ± 1)` piles up on the start.
   // Counted by sorting the candidate values (a FUNC's vote counts twice): no map per module.
-  const cast = new Float64Array(3 * refs.length);
+  const cast = new Float64Array(3 * nRefs);
   let nc = 0;
-  for (const r of refs) {
-    if (r.id === 0) continue;
-    const i = r.fromIndex;
-    const back = r.id - (i - 1);
+  for (let r = 0; r < nRefs; r++) {
+    const id = refId[r];
+    if (id === 0) continue;
+    const i = refFrom[r];
+    const back = id - (i - 1);
     if (back >= 1) {
       cast[nc++] = back;
-      if (own[i].kind === Kind.FUNC) cast[nc++] = back;
+      if (kinds[i] === Kind.FUNC) cast[nc++] = back;
     }
-    if (r.id - (i + 1) >= 1) cast[nc++] = r.id - (i + 1);
+    if (id - (i + 1) >= 1) cast[nc++] = id - (i + 1);
   }
   const ranked = topRuns(cast.subarray(0, nc), 64);
   const votes = new Map<number, number>(ranked);
-  let best = pick(own, refs, ranked.slice(0, 8).map(([c]) => c), votes, pointerSize);
+  const scratch: Scratch = { state: new Uint8Array(n), walk: new Uint32Array(n) };
+  let best = pick(m, ranked.slice(0, 8).map(([c]) => c), votes, scratch);
   if (best.start === undefined || best.misfits > 0) {
     // Fallback: the highest referenced id is an own type (own ids are above all base ids).
     // Ids past the kernel's limit are damage, not numbering; they would only lead astray.
-    let top: TypeRef | undefined;
-    for (const r of refs) if (r.id <= BTF_MAX_TYPE && (!top || r.id > top.id)) top = r;
-    if (!top) return best;
+    let top = -1;
+    for (let r = 0; r < nRefs; r++) if (refId[r] <= BTF_MAX_TYPE && (top < 0 || refId[r] > refId[top])) top = r;
+    if (top < 0) return best;
+    const topId = refId[top];
+    const topUse = m.refUse[top];
     const candidates: number[] = [];
     // Each candidate costs a pass over refs and types: cap the total work for hostile input.
-    const budget = Math.min(MAX_FALLBACK_CANDIDATES, Math.max(16, Math.floor(WORK_BUDGET / (refs.length + own.length))));
-    for (let j = 0; j < own.length && candidates.length < budget; j++) {
-      if (top.id - j >= 1 && useAccepts(top.use, own[j].kind)) candidates.push(top.id - j);
+    const budget = Math.min(MAX_FALLBACK_CANDIDATES, Math.max(16, Math.floor(WORK_BUDGET / (nRefs + n))));
+    for (let j = 0; j < n && candidates.length < budget; j++) {
+      if (topId - j >= 1 && useAccepts(topUse, kinds[j])) candidates.push(topId - j);
     }
-    const alt = pick(own, refs, candidates, votes, pointerSize);
+    const alt = pick(m, candidates, votes, scratch);
     const balance = (x: TypeStartInference): number => x.fitting - 4 * x.misfits;
     if (alt.start !== undefined && (best.start === undefined || balance(alt) > balance(best) ||
       (balance(alt) === balance(best) && alt.misfits < best.misfits))) best = alt;
@@ -223,7 +242,7 @@ export function inferTypeStart(own: BtfType[], refs: TypeRef[], pointerSize = PO
  * fewest misfits, the most fits, the fewest forward references, the least slack, the most votes. A full tie between two starts means the module alone cannot
  * tell: no start.
  */
-function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<number, number>, pointerSize: number): TypeStartInference {
+function pick(m: FindingContext, candidates: number[], votes: Map<number, number>, scratch: Scratch): TypeStartInference {
   let best: TypeStartInference = { fitting: 0, misfits: 0 };
   let bestVotes = 0;
   let bestSlack = 0;
@@ -231,7 +250,7 @@ function pick(own: BtfType[], refs: TypeRef[], candidates: number[], votes: Map<
   let tied = false;
   for (const c of candidates) {
     if (c === best.start) continue;
-    const s = scoreTypeStart(own, refs, c, best.start === undefined ? -Infinity : best.fitting - 4 * best.misfits, pointerSize);
+    const s = scoreTypeStart(m, c, best.start === undefined ? -Infinity : best.fitting - 4 * best.misfits, scratch);
     if (s.fitting === 0) continue;
     const v = votes.get(c) ?? 0;
     const cmp = best.start === undefined ? 1

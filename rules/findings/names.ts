@@ -5,19 +5,12 @@
  * identifier; a mid-string landing is proof of a different base.
  */
 import { Kind } from '../../lib/btf/kinds.js';
-import { FindingContext } from '../../lib/diagnose/context.js';
+import { FindingContext, NameSlot, nameSlotLabel } from '../../lib/diagnose/context.js';
 import { FindingRule } from './rule.js';
 
-/** Calls `fn` for every name offset the module's own types carry. */
-export function forEachName(ctx: FindingContext, fn: (typeId: number, nameOff: number, what: string, kind: number) => void): void {
-  for (let i = 0; i < ctx.own.length; i++) {
-    const t = ctx.own[i];
-    const id = ctx.startId + i;
-    fn(id, t.nameOff, 'name', t.kind);
-    if (t.members) t.members.forEach((m, k) => fn(id, m.nameOff, `member ${k} name`, -1));
-    if (t.values) t.values.forEach((v, k) => fn(id, v.nameOff, `enumerator ${k} name`, -2));
-    if (t.params) t.params.forEach((p, k) => fn(id, p.nameOff, `parameter ${k} name`, -3));
-  }
+/** How a message names name number k of the context's list: `name`, `member 3 name`, ... */
+function what(ctx: FindingContext, k: number): string {
+  return nameSlotLabel(ctx.nameSlot[k], ctx.nameIndex[k]);
 }
 
 function quote(s: string | undefined): string {
@@ -31,9 +24,13 @@ export const nameOffsetOutOfRange: FindingRule = {
   description: 'A name offset lies past the end of base plus module strings.',
   check(ctx, report) {
     const total = ctx.split.strings.totalLength;
-    forEachName(ctx, (id, off, what) => {
-      if (off >= total) report(id, () => `${ctx.describe(id)}: ${what} offset ${off} is past the end of the strings (${total} bytes with the base)`);
-    });
+    const offs = ctx.nameOffs;
+    for (let k = 0; k < ctx.nameCount; k++) {
+      const off = offs[k];
+      if (off < total) continue;
+      const id = ctx.startId + ctx.nameOwner[k];
+      report(id, () => `${ctx.describe(id)}: ${what(ctx, k)} offset ${off} is past the end of the strings (${total} bytes with the base)`);
+    }
   },
 };
 
@@ -45,12 +42,18 @@ export const nameMidString: FindingRule = {
   check(ctx, report) {
     const strings = ctx.split.strings;
     const start = ctx.split.startStrOff;
-    forEachName(ctx, (id, off, what) => {
-      if (off === 0 || off >= strings.totalLength || strings.isStringStart(off)) return;
-      const whole = strings.stringStartOf(off);
-      const where = off < start ? 'base' : 'module';
-      report(id, () => `${ctx.describe(id)}: ${what} offset ${off} lands mid-string in the ${where} strings: ${quote(ctx.split.str(off))} is the tail of ${quote(whole === undefined ? undefined : ctx.split.str(whole))}`);
-    });
+    const total = strings.totalLength;
+    const offs = ctx.nameOffs;
+    for (let k = 0; k < ctx.nameCount; k++) {
+      const off = offs[k];
+      if (off === 0 || off >= total || strings.isStringStart(off)) continue;
+      const id = ctx.startId + ctx.nameOwner[k];
+      report(id, () => {
+        const whole = strings.stringStartOf(off);
+        const where = off < start ? 'base' : 'module';
+        return `${ctx.describe(id)}: ${what(ctx, k)} offset ${off} lands mid-string in the ${where} strings: ${quote(ctx.split.str(off))} is the tail of ${quote(whole === undefined ? undefined : ctx.split.str(whole))}`;
+      });
+    }
   },
 };
 
@@ -82,12 +85,18 @@ export const nonCName: FindingRule = {
     }
     if (odd.size === 0) return;
     const from = ctx.ownStringsFrom;
-    forEachName(ctx, (id, off, what, kind) => {
+    const offs = ctx.nameOffs;
+    for (let k = 0; k < ctx.nameCount; k++) {
+      const off = offs[k];
+      if (off === 0 || !odd.has(off - from)) continue;
       // INT and FLOAT names ('long unsigned int'), DATASEC names ('.data..percpu') and tag values
       // are not identifiers by design.
-      if (off === 0 || !odd.has(off - from) || kind === Kind.INT || kind === Kind.FLOAT || kind === Kind.DATASEC ||
-        kind === Kind.DECL_TAG || kind === Kind.TYPE_TAG) return;
-      report(id, () => `${ctx.describe(id)}: ${what} ${quote(ctx.ownStringAt(off))} is not a C identifier`);
-    });
+      if (ctx.nameSlot[k] === NameSlot.Type) {
+        const kind = ctx.kinds[ctx.nameOwner[k]];
+        if (kind === Kind.INT || kind === Kind.FLOAT || kind === Kind.DATASEC || kind === Kind.DECL_TAG || kind === Kind.TYPE_TAG) continue;
+      }
+      const id = ctx.startId + ctx.nameOwner[k];
+      report(id, () => `${ctx.describe(id)}: ${what(ctx, k)} ${quote(ctx.ownStringAt(off))} is not a C identifier`);
+    }
   },
 };

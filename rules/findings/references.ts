@@ -10,13 +10,13 @@ import { FindingRule } from './rule.js';
 
 /** Where in the referring type the reference sits, for messages. */
 function refWhere(ctx: FindingContext, fromIndex: number, use: RefUse, slot: number): string {
-  const t = ctx.own[fromIndex];
-  if (use === RefUse.Member && t.members) {
+  const kind = ctx.kinds[fromIndex];
+  if (use === RefUse.Member && (kind === Kind.STRUCT || kind === Kind.UNION)) {
     // Cut short like type labels: a hostile module's 1 MB name would make a 1 MB finding.
-    const name = ctx.split.str(t.members[slot].nameOff) || '(anon)';
+    const name = ctx.split.str(ctx.memberNameOff(fromIndex, slot)) || '(anon)';
     return `member ${slot} '${name.length > 60 ? `${name.slice(0, 56)}...` : name}'`;
   }
-  if (use === RefUse.Param && t.params) return `parameter ${slot}`;
+  if (use === RefUse.Param && kind === Kind.FUNC_PROTO) return `parameter ${slot}`;
   if (use === RefUse.DatasecEntry) return `entry ${slot}`;
   return useName(use);
 }
@@ -26,22 +26,26 @@ function kindRule(id: string, uses: RefUse[], description: string): FindingRule 
   return {
     id, severity: 'error', provesMismatch: true, description,
     check(ctx, report) {
-      for (const use of uses) for (const r of ctx.refsByUse[use]) {
-        const kind = ctx.kindOf(r.id);
-        if (kind === undefined) continue; // dangling: type-id-out-of-range reports it
-        const typeId = ctx.startId + r.fromIndex;
-        if (r.id === 0) {
-          if (useAcceptsVoid(r.use)) continue;
-          // A nameless void last parameter is how BTF spells `...`.
-          if (r.use === RefUse.Param) {
-            const params = ctx.own[r.fromIndex].params!;
-            if (r.slot === params.length - 1 && params[r.slot].nameOff === 0) continue;
+      const { byUse, useStart, refId, refFrom, refSlot } = ctx;
+      for (const use of uses) {
+        for (let u = useStart[use]; u < useStart[use + 1]; u++) {
+          const r = byUse[u];
+          const target = refId[r];
+          const kind = ctx.kindOf(target);
+          if (kind === undefined) continue; // dangling: type-id-out-of-range reports it
+          const from = refFrom[r];
+          const slot = refSlot[r];
+          const typeId = ctx.startId + from;
+          if (target === 0) {
+            if (useAcceptsVoid(use)) continue;
+            // A nameless void last parameter is how BTF spells `...`.
+            if (use === RefUse.Param && slot === ctx.ownVlen(from) - 1 && ctx.paramNameOff(from, slot) === 0) continue;
+            report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, from, use, slot)} is void`);
+            continue;
           }
-          report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is void`);
-          continue;
-        }
-        if (!useAccepts(r.use, kind)) {
-          report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} is ${ctx.describe(r.id)}, a ${kindName(kind)} cannot be used there`);
+          if (!useAccepts(use, kind)) {
+            report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, from, use, slot)} is ${ctx.describe(target)}, a ${kindName(kind)} cannot be used there`);
+          }
         }
       }
     },
@@ -54,10 +58,13 @@ export const typeIdOutOfRange: FindingRule = {
   provesMismatch: true,
   description: 'A referenced type id is past the last type of base plus module: the module expects more types than this base and the module provide together.',
   check(ctx, report) {
-    for (const r of ctx.refs) {
-      if (r.id !== 0 && !ctx.split.has(r.id)) {
-        const typeId = ctx.startId + r.fromIndex;
-        report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, r.fromIndex, r.use, r.slot)} refers to type [${r.id}], past the last type [${ctx.nrTypes - 1}]`);
+    const { refId, refFrom, refUse, refSlot } = ctx;
+    for (let r = 0; r < ctx.refCount; r++) {
+      const target = refId[r];
+      if (target !== 0 && !ctx.has(target)) {
+        const from = refFrom[r];
+        const typeId = ctx.startId + from;
+        report(typeId, () => `${ctx.describe(typeId)}: ${refWhere(ctx, from, refUse[r], refSlot[r])} refers to type [${target}], past the last type [${ctx.nrTypes - 1}]`);
       }
     }
   },
@@ -93,24 +100,28 @@ export const declTagTarget: FindingRule = {
   provesMismatch: true,
   description: 'A DECL_TAG must tag a struct, union, typedef, VAR or FUNC, and its component index must name an existing member or parameter (-1 for the whole type).',
   check(ctx, report) {
-    for (const r of ctx.refsByUse[RefUse.DeclTag]) {
-      const typeId = ctx.startId + r.fromIndex;
-      const kind = ctx.kindOf(r.id);
+    const { byUse, useStart, refId, refFrom } = ctx;
+    for (let u = useStart[RefUse.DeclTag]; u < useStart[RefUse.DeclTag + 1]; u++) {
+      const r = byUse[u];
+      const target = refId[r];
+      const from = refFrom[r];
+      const typeId = ctx.startId + from;
+      const kind = ctx.kindOf(target);
       if (kind === undefined) continue;
-      if (r.id === 0 || !useAccepts(RefUse.DeclTag, kind)) {
-        report(typeId, () => `${ctx.describe(typeId)}: tags ${ctx.describe(r.id)}, which cannot carry a decl tag`);
+      if (target === 0 || !useAccepts(RefUse.DeclTag, kind)) {
+        report(typeId, () => `${ctx.describe(typeId)}: tags ${ctx.describe(target)}, which cannot carry a decl tag`);
         continue;
       }
-      const component = ctx.own[r.fromIndex].componentIdx ?? -1;
+      const component = ctx.declTagComponent(from);
       if (component === -1) continue;
       let limit = -1;
-      if (kind === Kind.STRUCT || kind === Kind.UNION) limit = ctx.typeOf(r.id)!.vlen;
+      if (kind === Kind.STRUCT || kind === Kind.UNION) limit = ctx.vlenOf(target);
       else if (kind === Kind.FUNC) {
-        const proto = ctx.typeOf(ctx.typeOf(r.id)!.sizeOrType);
-        limit = proto && proto.kind === Kind.FUNC_PROTO ? proto.vlen : -1;
+        const proto = ctx.sizeOrTypeOf(target);
+        limit = ctx.kindOf(proto) === Kind.FUNC_PROTO ? ctx.vlenOf(proto) : -1;
       }
       if (component < -1 || component >= limit) {
-        report(typeId, () => `${ctx.describe(typeId)}: component index ${component} on ${ctx.describe(r.id)}, which has ${Math.max(limit, 0)} members or parameters`);
+        report(typeId, () => `${ctx.describe(typeId)}: component index ${component} on ${ctx.describe(target)}, which has ${Math.max(limit, 0)} members or parameters`);
       }
     }
   },

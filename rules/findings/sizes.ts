@@ -9,8 +9,9 @@ import { FindingRule } from './rule.js';
 
 const U32_MAX = 0xffffffff;
 
-function memberName(ctx: FindingContext, nameOff: number): string {
-  const name = ctx.split.str(nameOff) || '(anon)';
+/** Member k of own type i's name, for messages. */
+function memberName(ctx: FindingContext, i: number, k: number): string {
+  const name = ctx.split.str(ctx.memberNameOff(i, k)) || '(anon)';
   // Cut short like type labels: a hostile module's 1 MB name would make a 1 MB finding.
   return name.length > 60 ? `${name.slice(0, 56)}...` : name;
 }
@@ -21,51 +22,58 @@ export const memberSize: FindingRule = {
   provesMismatch: true,
   description: 'Every struct/union member must have a size, lie inside its struct and end before the next member starts (the kernel\'s "Member exceeds struct_size" check, which it skips for module BTF).',
   check(ctx, report) {
-    for (let i = 0; i < ctx.own.length; i++) {
-      const t = ctx.own[i];
-      if (t.kind !== Kind.STRUCT && t.kind !== Kind.UNION) continue;
+    const kinds = ctx.kinds;
+    for (let i = 0; i < ctx.count; i++) {
+      const structKind = kinds[i];
+      if (structKind !== Kind.STRUCT && structKind !== Kind.UNION) continue;
       const typeId = ctx.startId + i;
-      const structSize = t.sizeOrType;
-      const ms = t.members!;
-      for (let k = 0; k < ms.length; k++) {
-        const m = ms[k];
-        if (m.type === 0 || !ctx.split.has(m.type)) continue; // member-type / type-id-out-of-range
-        const target = ctx.resolveModifiers(m.type);
+      const structSize = ctx.ownSizeOrType(i);
+      const vlen = ctx.ownVlen(i);
+      for (let k = 0; k < vlen; k++) {
+        const type = ctx.memberType(i, k);
+        if (type === 0 || !ctx.has(type)) continue; // member-type / type-id-out-of-range
+        const target = ctx.resolveModifiers(type);
         if (target === undefined) continue; // modifier-cycle reports it
-        const byteOff = Math.floor(m.bitsOffset / 8);
-        if (m.bitfieldSize > 0) {
-          const bytes = Math.ceil((m.bitfieldSize + (m.bitsOffset % 8)) / 8);
+        const bitsOffset = ctx.memberBitsOffset(i, k);
+        const bitfieldSize = ctx.memberBitfieldSize(i, k);
+        const byteOff = Math.floor(bitsOffset / 8);
+        if (bitfieldSize > 0) {
+          const bytes = Math.ceil((bitfieldSize + (bitsOffset % 8)) / 8);
           if (byteOff > structSize || structSize - byteOff < bytes) {
-            report(typeId, () => `${ctx.describe(typeId)}: bitfield member '${memberName(ctx, m.nameOff)}' (bits ${m.bitsOffset}+${m.bitfieldSize}) exceeds the struct's ${structSize} bytes`);
+            report(typeId, () => `${ctx.describe(typeId)}: bitfield member '${memberName(ctx, i, k)}' (bits ${bitsOffset}+${bitfieldSize}) exceeds the struct's ${structSize} bytes`);
           }
           continue;
         }
         const tk = ctx.kindOf(target);
         if (tk === Kind.INT) {
           // Old-style bitfields: the INT's own offset and bits say how much of the member is used.
-          const int = ctx.typeOf(target)!.int!;
-          const bits = int.bits + int.offset + (m.bitsOffset % 8);
+          const int = ctx.intDataOf(target);
+          const bits = (int & 0xff) + ((int >>> 16) & 0xff) + (bitsOffset % 8);
           if (byteOff > structSize || structSize - byteOff < Math.ceil(bits / 8)) {
-            report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} (${ctx.describe(target)}) exceeds the struct's ${structSize} bytes`);
+            report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, i, k)}' at byte ${byteOff} (${ctx.describe(target)}) exceeds the struct's ${structSize} bytes`);
           }
           continue;
         }
-        const size = ctx.sizeOf(m.type);
-        if (!('size' in size)) {
+        const size = ctx.sizeOf(type);
+        if (!(size >= 0)) {
           // Kinds that are never data types are reported by member-type; here only what resolves badly.
-          if (tk !== Kind.FUNC && tk !== Kind.VAR && tk !== Kind.DATASEC && tk !== Kind.DECL_TAG && tk !== Kind.FUNC_PROTO || target !== m.type) {
-            report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' has no size: its type leads to ${'none' in size ? size.none : size.broken}`);
+          if (tk !== Kind.FUNC && tk !== Kind.VAR && tk !== Kind.DATASEC && tk !== Kind.DECL_TAG && tk !== Kind.FUNC_PROTO || target !== type) {
+            const failure = ctx.failure;
+            const at = ctx.failureId;
+            report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, i, k)}' has no size: its type leads to ${ctx.sizeFailureText(failure, at)}`);
           }
           continue;
         }
-        if (m.bitsOffset % 8 !== 0) {
-          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' of ${ctx.describe(m.type)} starts at bit ${m.bitsOffset}, not on a byte boundary`);
-        } else if (byteOff > structSize || structSize - byteOff < size.size) {
-          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} is ${ctx.describe(m.type)} of ${size.size} bytes, past the struct's ${structSize} bytes`);
-        } else if (t.kind === Kind.STRUCT && k + 1 < ms.length && byteOff + size.size > Math.ceil(ms[k + 1].bitsOffset / 8) && ms[k + 1].bitsOffset > m.bitsOffset) {
+        if (bitsOffset % 8 !== 0) {
+          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, i, k)}' of ${ctx.describe(type)} starts at bit ${bitsOffset}, not on a byte boundary`);
+        } else if (byteOff > structSize || structSize - byteOff < size) {
+          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, i, k)}' at byte ${byteOff} is ${ctx.describe(type)} of ${size} bytes, past the struct's ${structSize} bytes`);
+        } else if (structKind === Kind.STRUCT && k + 1 < vlen) {
           // Struct members follow each other; one running into the next is the wrong type.
-          const next = ms[k + 1];
-          report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, m.nameOff)}' at byte ${byteOff} is ${ctx.describe(m.type)} of ${size.size} bytes, overlapping the next member '${memberName(ctx, next.nameOff)}' at byte ${Math.floor(next.bitsOffset / 8)}`);
+          const nextBits = ctx.memberBitsOffset(i, k + 1);
+          if (byteOff + size > Math.ceil(nextBits / 8) && nextBits > bitsOffset) {
+            report(typeId, () => `${ctx.describe(typeId)}: member '${memberName(ctx, i, k)}' at byte ${byteOff} is ${ctx.describe(type)} of ${size} bytes, overlapping the next member '${memberName(ctx, i, k + 1)}' at byte ${Math.floor(nextBits / 8)}`);
+          }
         }
       }
     }
@@ -78,25 +86,27 @@ export const arraySize: FindingRule = {
   provesMismatch: true,
   description: 'An array\'s element type must have a size, and elements times size must fit in 32 bits.',
   check(ctx, report) {
-    for (let i = 0; i < ctx.own.length; i++) {
-      const t = ctx.own[i];
-      if (t.kind !== Kind.ARRAY) continue;
-      const elem = t.array!.type;
+    for (let i = 0; i < ctx.count; i++) {
+      if (ctx.kinds[i] !== Kind.ARRAY) continue;
+      const elem = ctx.arrayElemType(i);
       const k = ctx.kindOf(elem);
       if (elem === 0 || k === undefined) continue; // array-type / type-id-out-of-range
       const typeId = ctx.startId + i;
       const size = ctx.sizeOf(elem);
-      if (!('size' in size)) {
+      if (!(size >= 0)) {
+        const failure = ctx.failure;
+        const at = ctx.failureId;
         const target = ctx.resolveModifiers(elem);
         const tk = target === undefined ? undefined : ctx.kindOf(target);
         // Wrong kinds are array-type's; report only elements that should have a size and do not.
         if (target !== undefined && tk !== undefined && (tk === Kind.FWD || target !== elem || tk === Kind.ARRAY)) {
-          report(typeId, () => `${ctx.describe(typeId)}: element type ${ctx.describe(elem)} has no size: it leads to ${'none' in size ? size.none : size.broken}`);
+          report(typeId, () => `${ctx.describe(typeId)}: element type ${ctx.describe(elem)} has no size: it leads to ${ctx.sizeFailureText(failure, at)}`);
         }
         continue;
       }
-      if (size.size * t.array!.nelems > U32_MAX) {
-        report(typeId, () => `${ctx.describe(typeId)}: ${t.array!.nelems} elements of ${size.size} bytes overflow 32 bits`);
+      const nelems = ctx.arrayNelems(i);
+      if (size * nelems > U32_MAX) {
+        report(typeId, () => `${ctx.describe(typeId)}: ${nelems} elements of ${size} bytes overflow 32 bits`);
       }
     }
   },
@@ -108,19 +118,25 @@ export const datasecEntrySize: FindingRule = {
   provesMismatch: true,
   description: 'Each DATASEC entry must lie inside the section and have the size of its variable\'s type.',
   check(ctx, report) {
-    for (const r of ctx.refsByUse[RefUse.DatasecEntry]) {
-      const sec = ctx.own[r.fromIndex];
-      const entry = sec.secinfos![r.slot];
-      const typeId = ctx.startId + r.fromIndex;
-      if (entry.offset > sec.sizeOrType || sec.sizeOrType - entry.offset < entry.size) {
-        report(typeId, () => `${ctx.describe(typeId)}: entry ${r.slot} (offset ${entry.offset}, ${entry.size} bytes) lies outside the section's ${sec.sizeOrType} bytes`);
+    const { byUse, useStart, refId, refFrom, refSlot } = ctx;
+    for (let u = useStart[RefUse.DatasecEntry]; u < useStart[RefUse.DatasecEntry + 1]; u++) {
+      const r = byUse[u];
+      const sec = refFrom[r];
+      const slot = refSlot[r];
+      const secSize = ctx.ownSizeOrType(sec);
+      const offset = ctx.secinfoOffset(sec, slot);
+      const entrySize = ctx.secinfoSize(sec, slot);
+      const typeId = ctx.startId + sec;
+      if (offset > secSize || secSize - offset < entrySize) {
+        report(typeId, () => `${ctx.describe(typeId)}: entry ${slot} (offset ${offset}, ${entrySize} bytes) lies outside the section's ${secSize} bytes`);
         continue;
       }
-      if (ctx.kindOf(r.id) !== Kind.VAR) continue; // datasec-entry reports it
-      const varType = ctx.typeOf(r.id)!.sizeOrType;
+      const target = refId[r];
+      if (ctx.kindOf(target) !== Kind.VAR) continue; // datasec-entry reports it
+      const varType = ctx.sizeOrTypeOf(target);
       const size = ctx.sizeOf(varType);
-      if ('size' in size && size.size !== entry.size) {
-        report(typeId, () => `${ctx.describe(typeId)}: entry ${r.slot} is ${entry.size} bytes but ${ctx.describe(r.id)} has type ${ctx.describe(varType)} of ${size.size} bytes`);
+      if (size >= 0 && size !== entrySize) {
+        report(typeId, () => `${ctx.describe(typeId)}: entry ${slot} is ${entrySize} bytes but ${ctx.describe(target)} has type ${ctx.describe(varType)} of ${size} bytes`);
       }
     }
   },
@@ -134,16 +150,17 @@ export const typeCycle: FindingRule = {
   check(ctx, report) {
     // Only module types can close a cycle (base types never refer to module ids), so one state per
     // module type: 0 unvisited, 1 on the current walk, 2 finished. Iterative: no stack to overflow.
-    const state = new Uint8Array(ctx.own.length);
+    const state = new Uint8Array(ctx.count);
     const next = (index: number): number | undefined => {
-      const t = ctx.own[index];
-      if (t.kind === Kind.ARRAY) return t.array!.type;
-      if (t.kind === Kind.TYPEDEF || t.kind === Kind.CONST || t.kind === Kind.VOLATILE || t.kind === Kind.RESTRICT || t.kind === Kind.TYPE_TAG) return t.sizeOrType;
+      const kind = ctx.kinds[index];
+      if (kind === Kind.ARRAY) return ctx.arrayElemType(index);
+      if (kind === Kind.TYPEDEF || kind === Kind.CONST || kind === Kind.VOLATILE || kind === Kind.RESTRICT || kind === Kind.TYPE_TAG) return ctx.ownSizeOrType(index);
       return undefined;
     };
-    for (let i = 0; i < ctx.own.length; i++) {
+    const walk: number[] = [];
+    for (let i = 0; i < ctx.count; i++) {
       if (state[i] !== 0) continue;
-      const walk: number[] = [];
+      walk.length = 0;
       let cur: number | undefined = i;
       while (cur !== undefined && state[cur] === 0) {
         state[cur] = 1;
