@@ -59,6 +59,9 @@ function chainTarget(m: FindingContext, i: number): number {
   return m.kinds[i] === Kind.ARRAY ? m.arrayElemType(i) : m.ownSizeOrType(i);
 }
 
+/** What scoreTypeStart says of a start that cannot beat the best one so far. */
+const HOPELESS: Score = { fitting: 0, misfits: 0, slack: 0, forward: 0 };
+
 /** Buffers one inference reuses for every candidate it scores. */
 interface Scratch { state: Uint8Array; walk: Uint32Array }
 
@@ -77,7 +80,8 @@ function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch
   const refId = m.refId;
   const refFrom = m.refFrom;
   const refUse = m.refUse;
-  for (let r = 0; r < m.refCount; r++) {
+  const nRefs = m.refCount;
+  for (let r = 0; r < nRefs; r++) {
     const id = refId[r];
     if (id < start) continue;
     const j = id - start;
@@ -86,6 +90,9 @@ function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch
     // (pahole adds a FUNC's proto before the FUNC, always.)
     if (j >= n || !plausible(refUse[r], fromKind, kinds[j]) || (j > from && fromKind === Kind.FUNC)) {
       misfits++;
+      // Even if every reference left fit, this start would lose to the best one: no need to
+      // finish (pick skips a start with no fits, as it would skip this one).
+      if (fitting + (nRefs - r - 1) - 4 * misfits < floor) return HOPELESS;
     } else {
       fitting++;
       if (j > from && fromKind !== Kind.STRUCT && fromKind !== Kind.UNION && fromKind !== Kind.TYPEDEF) forward++;
@@ -163,10 +170,74 @@ function ownSize(m: FindingContext, j0: number, start: number, n: number): numbe
 interface Score { fitting: number; misfits: number; slack: number; forward: number }
 
 /**
- * The `k` values that occur most often in `values` (sorted in place), as [value, count], most
- * frequent first, smaller value first on equal counts.
+ * Vote counting: an open-addressing table (value, count) reused across calls, so a module costs a
+ * pass over its votes rather than a sort of them. A slot is in use when its stamp is the call's.
+ * Above MAX_HASHED_VOTES (real modules cast under 50k) votes are sorted instead, so that the table
+ * kept between calls stays small (2 MB).
+ */
+const MAX_HASHED_VOTES = 1 << 16;
+let voteValues = new Float64Array(0);
+let voteCounts = new Uint32Array(0);
+let voteStamps = new Uint32Array(0);
+let voteSlots = new Uint32Array(0);
+let voteStamp = 0;
+
+/**
+ * The `k` values (non-negative integers below 2^53) that occur most often in `values`, as
+ * [value, count], most frequent first, smaller value first on equal counts.
  */
 function topRuns(values: Float64Array, k: number): [number, number][] {
+  const m = values.length;
+  if (m > MAX_HASHED_VOTES) return topRunsBySorting(values, k);
+  let bits = 4;
+  while (1 << bits < 2 * m) bits++;
+  const size = 1 << bits;
+  if (voteValues.length < size) {
+    voteValues = new Float64Array(size);
+    voteCounts = new Uint32Array(size);
+    voteStamps = new Uint32Array(size);
+    voteStamp = 0;
+  }
+  if (voteSlots.length < m) voteSlots = new Uint32Array(Math.max(m, 2 * voteSlots.length));
+  if (++voteStamp === 0xffffffff) {
+    voteStamps.fill(0);
+    voteStamp = 1;
+  }
+  const stamp = voteStamp;
+  const mask = size - 1;
+  let distinct = 0;
+  for (let i = 0; i < m; i++) {
+    const v = values[i];
+    // Fibonacci hashing of the low 32 bits (votes are type ids and string offsets).
+    let h = Math.imul(v | 0, 0x9e3779b1) >>> (32 - bits);
+    while (voteStamps[h] === stamp && voteValues[h] !== v) h = (h + 1) & mask;
+    if (voteStamps[h] !== stamp) {
+      voteStamps[h] = stamp;
+      voteValues[h] = v;
+      voteCounts[h] = 0;
+      voteSlots[distinct++] = h;
+    }
+    voteCounts[h]++;
+  }
+  const top: [number, number][] = [];
+  for (let d = 0; d < distinct; d++) {
+    const h = voteSlots[d];
+    const v = voteValues[h];
+    const count = voteCounts[h];
+    if (top.length === k) {
+      const last = top[k - 1];
+      if (count < last[1] || (count === last[1] && v > last[0])) continue;
+    }
+    let at = top.length;
+    while (at > 0 && (top[at - 1][1] < count || (top[at - 1][1] === count && top[at - 1][0] > v))) at--;
+    top.splice(at, 0, [v, count]);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+/** topRuns for many votes: sorts `values` in place and counts runs. */
+function topRunsBySorting(values: Float64Array, k: number): [number, number][] {
   values.sort();
   const top: [number, number][] = [];
   for (let i = 0; i < values.length;) {
