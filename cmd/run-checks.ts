@@ -73,17 +73,17 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
   const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths, manifestPath: opts.manifest, maxFindings: opts.maxFindings };
   const jobs = Math.max(1, opts.jobs ?? os.availableParallelism());
   const progress = new Progress(files.length, opts.progress !== false);
+  const state = await prepareContext(ctx, base, true);
+  candidateErrors = state.candidateErrors;
   let checked: ModuleResult[];
   if (files.length < WORKER_THRESHOLD || jobs === 1) {
-    const state = await prepareContext(ctx, base);
-    candidateErrors = state.candidateErrors;
     checked = [];
     for (const f of files) {
       checked.push(await checkOneFile(f, state));
       progress.tick();
     }
   } else {
-    checked = await checkInWorkers(files, ctx, jobs, progress);
+    checked = await checkShared(files, ctx, state, jobs - 1, progress);
   }
   progress.done();
   // One boot: the once-per-boot line belongs to the first rejected module only.
@@ -132,7 +132,11 @@ export interface PreparedContext {
   manifest?: ChecksumManifest;
 }
 
-export async function prepareContext(ctx: WorkerContext, base?: LoadedBase): Promise<PreparedContext> {
+/**
+ * Loads what checking needs: the base (unless given), candidate bases, the manifest. Candidate
+ * errors are printed once, by the main thread (`reportErrors`); workers load the same files quietly.
+ */
+export async function prepareContext(ctx: WorkerContext, base?: LoadedBase, reportErrors = false): Promise<PreparedContext> {
   const loaded = base ?? (await loadBase(ctx.basePath));
   let candidates: CandidateBase[] | undefined;
   let candidateErrors = 0;
@@ -144,7 +148,7 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase): Pro
         candidates.push({ file: c.file, sha256: c.sha256, btf: c.btf });
       } catch (e) {
         candidateErrors++;
-        process.stderr.write(`btfcheck: candidate ${p}: ${errorMessage(e)}\n`);
+        if (reportErrors) process.stderr.write(`btfcheck: candidate ${p}: ${errorMessage(e)}\n`);
       }
     }
   }
@@ -178,23 +182,47 @@ function readManifest(path: string): ChecksumManifest {
   }
 }
 
-async function checkInWorkers(files: string[], ctx: WorkerContext, jobs: number, progress: Progress): Promise<ModuleResult[]> {
+/**
+ * Checks batches of files on the main thread and `workers` worker threads at once, each taking the
+ * next batch when it is free. The main thread starts at once while the workers load, so using
+ * workers never makes a run slower than checking alone.
+ */
+async function checkShared(files: string[], ctx: WorkerContext, state: PreparedContext, workers: number, progress: Progress): Promise<ModuleResult[]> {
   const { Piscina } = await import('piscina');
   const pool = new Piscina({
     filename: fileURLToPath(new URL('./check-worker.js', import.meta.url)),
     workerData: ctx,
-    maxThreads: jobs,
-    minThreads: jobs,
+    maxThreads: workers,
+    minThreads: workers,
   });
+  const batches: string[][] = [];
+  for (let i = 0; i < files.length; i += BATCH) batches.push(files.slice(i, i + BATCH));
+  const done: ModuleResult[][] = new Array(batches.length);
+  let next = 0;
+  const tick = (n: number) => {
+    for (let i = 0; i < n; i++) progress.tick();
+  };
+  const workerLoop = async () => {
+    while (next < batches.length) {
+      const i = next++;
+      done[i] = (await pool.run(batches[i])) as ModuleResult[];
+      tick(batches[i].length);
+    }
+  };
+  const mainLoop = async () => {
+    while (next < batches.length) {
+      const i = next++;
+      const out: ModuleResult[] = [];
+      for (const f of batches[i]) out.push(await checkOneFile(f, state));
+      done[i] = out;
+      tick(out.length);
+      // Let the workers' results and requests through between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
   try {
-    const batches: string[][] = [];
-    for (let i = 0; i < files.length; i += BATCH) batches.push(files.slice(i, i + BATCH));
-    const out = await Promise.all(batches.map(async (b) => {
-      const r = (await pool.run(b)) as ModuleResult[];
-      for (let i = 0; i < b.length; i++) progress.tick();
-      return r;
-    }));
-    return out.flat();
+    await Promise.all([mainLoop(), ...Array.from({ length: workers }, workerLoop)]);
+    return done.flat();
   } finally {
     await pool.destroy();
   }
