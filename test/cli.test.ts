@@ -79,6 +79,20 @@ describe('check on the samples', () => {
   });
 });
 
+describe('worker threads', () => {
+  it('a large set (the samples six times over, 72 files) gives the same report on workers as alone', () => {
+    const args = ['check', '-b', base47, '-k', '6.1', '-f', 'json', ...Array(6).fill(mods56)];
+    const alone = runCli([...args, '--jobs', '1']);
+    const shared = runCli([...args, '--jobs', '2']);
+    expect(alone.status).toBe(1);
+    expect(shared.status).toBe(1);
+    const a = JSON.parse(alone.stdout);
+    const b = JSON.parse(shared.stdout);
+    expect(a.modules).toHaveLength(72);
+    expect(b).toEqual(a);
+  });
+});
+
 describe('usage', () => {
   it('--help lists the commands; check --help shows examples', () => {
     const top = runCli(['--help']);
