@@ -390,7 +390,10 @@ export class FindingContext {
       }
       this.baseSizes = memo;
     }
-    this.baseSizes[id] = v;
+    // The shared memo keeps sizes only: why a base type has none depends on the walk that found
+    // it (sizeFailureText), so a remembered failure would make one module's message depend on
+    // which modules were checked before it. Failures are rare and re-walked.
+    this.baseSizes[id] = v < 0 && v !== SIZE_IN_PROGRESS ? SIZE_UNKNOWN : v;
   }
 
   /**
