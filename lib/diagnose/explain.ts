@@ -32,8 +32,10 @@ function inferenceEvidence(a: Analysis): string[] {
 
 function ruleCounts(a: Analysis, skip: string[] = []): string | undefined {
   const parts: string[] = [];
+  const seen = new Set<string>();
   for (const f of a.findings) {
-    if (f.severity !== 'error' || skip.includes(f.rule) || parts.some((p) => p.startsWith(f.rule + ' '))) continue;
+    if (f.severity !== 'error' || skip.includes(f.rule) || seen.has(f.rule)) continue;
+    seen.add(f.rule);
     parts.push(`${f.rule} ×${fmt(a.counts.get(f.rule) ?? 1)}`);
   }
   return parts.length ? `findings against this base: ${parts.join(', ')}` : undefined;

@@ -62,8 +62,11 @@ function chainTarget(m: FindingContext, i: number): number {
 /** What scoreTypeStart says of a start that cannot beat the best one so far. */
 const HOPELESS: Score = { fitting: 0, misfits: 0, slack: 0, forward: 0 };
 
-/** Buffers one inference reuses for every candidate it scores. */
-interface Scratch { state: Uint8Array; walk: Uint32Array }
+/**
+ * Buffers one inference reuses for every candidate it scores, and the references that can land on
+ * an own type for any of the candidates (their ids are at least the lowest candidate).
+ */
+interface Scratch { state: Uint8Array; walk: Uint32Array; refs: Uint32Array; nRefs: number }
 
 /**
  * Scores numbering the module's own types from `start`: a self-reference fits when its target's
@@ -80,8 +83,11 @@ function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch
   const refId = m.refId;
   const refFrom = m.refFrom;
   const refUse = m.refUse;
-  const nRefs = m.refCount;
-  for (let r = 0; r < nRefs; r++) {
+  // Only references at or above the lowest start being scored can land on an own type.
+  const listed = scratch.refs;
+  const nListed = scratch.nRefs;
+  for (let x = 0; x < nListed; x++) {
+    const r = listed[x];
     const id = refId[r];
     if (id < start) continue;
     const j = id - start;
@@ -92,7 +98,7 @@ function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch
       misfits++;
       // Even if every reference left fit, this start would lose to the best one: no need to
       // finish (pick skips a start with no fits, as it would skip this one).
-      if (fitting + (nRefs - r - 1) - 4 * misfits < floor) return HOPELESS;
+      if (fitting + (nListed - x - 1) - 4 * misfits < floor) return HOPELESS;
     } else {
       fitting++;
       if (j > from && fromKind !== Kind.STRUCT && fromKind !== Kind.UNION && fromKind !== Kind.TYPEDEF) forward++;
@@ -181,6 +187,9 @@ let voteCounts = new Uint32Array(0);
 let voteStamps = new Uint32Array(0);
 let voteSlots = new Uint32Array(0);
 let voteStamp = 0;
+/** topRuns' selection heap (k is at most 64). */
+const heapValues = new Float64Array(64);
+const heapCounts = new Uint32Array(64);
 
 /**
  * The `k` values (non-negative integers below 2^53) that occur most often in `values`, as
@@ -188,7 +197,7 @@ let voteStamp = 0;
  */
 function topRuns(values: Float64Array, k: number): [number, number][] {
   const m = values.length;
-  if (m > MAX_HASHED_VOTES) return topRunsBySorting(values, k);
+  if (m > MAX_HASHED_VOTES || k > heapValues.length) return topRunsBySorting(values, k);
   let bits = 4;
   while (1 << bits < 2 * m) bits++;
   const size = 1 << bits;
@@ -219,21 +228,49 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
     }
     voteCounts[h]++;
   }
-  const top: [number, number][] = [];
+  // The k best as a heap whose root is the worst kept (fewest votes, then largest value): most
+  // values are compared with the root only.
+  let kept = 0;
   for (let d = 0; d < distinct; d++) {
     const h = voteSlots[d];
     const v = voteValues[h];
     const count = voteCounts[h];
-    if (top.length === k) {
-      const last = top[k - 1];
-      if (count < last[1] || (count === last[1] && v > last[0])) continue;
+    let at: number;
+    if (kept < k) {
+      // Sift up from the new leaf.
+      at = kept++;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if (!worse(count, v, heapCounts[parent], heapValues[parent])) break;
+        heapCounts[at] = heapCounts[parent];
+        heapValues[at] = heapValues[parent];
+        at = parent;
+      }
+    } else {
+      if (!worse(heapCounts[0], heapValues[0], count, v)) continue;
+      // Replace the root and sift down.
+      at = 0;
+      for (;;) {
+        let child = 2 * at + 1;
+        if (child >= kept) break;
+        if (child + 1 < kept && worse(heapCounts[child + 1], heapValues[child + 1], heapCounts[child], heapValues[child])) child++;
+        if (!worse(heapCounts[child], heapValues[child], count, v)) break;
+        heapCounts[at] = heapCounts[child];
+        heapValues[at] = heapValues[child];
+        at = child;
+      }
     }
-    let at = top.length;
-    while (at > 0 && (top[at - 1][1] < count || (top[at - 1][1] === count && top[at - 1][0] > v))) at--;
-    top.splice(at, 0, [v, count]);
-    if (top.length > k) top.pop();
+    heapCounts[at] = count;
+    heapValues[at] = v;
   }
-  return top;
+  const top: [number, number][] = [];
+  for (let i = 0; i < kept; i++) top.push([heapValues[i], heapCounts[i]]);
+  return top.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+}
+
+/** Fewer votes, or as many for a larger value: ranked lower. */
+function worse(countA: number, valueA: number, countB: number, valueB: number): boolean {
+  return countA < countB || (countA === countB && valueA > valueB);
 }
 
 /** topRuns for many votes: sorts `values` in place and counts runs. */
@@ -283,7 +320,7 @@ export function inferTypeStart(m: FindingContext): TypeStartInference {
   }
   const ranked = topRuns(cast.subarray(0, nc), 64);
   const votes = new Map<number, number>(ranked);
-  const scratch: Scratch = { state: new Uint8Array(n), walk: new Uint32Array(n) };
+  const scratch: Scratch = { state: new Uint8Array(n), walk: new Uint32Array(n), refs: new Uint32Array(nRefs), nRefs: 0 };
   let best = pick(m, ranked.slice(0, 8).map(([c]) => c), votes, scratch);
   if (best.start === undefined || best.misfits > 0) {
     // Fallback: the highest referenced id is an own type (own ids are above all base ids).
@@ -319,6 +356,10 @@ function pick(m: FindingContext, candidates: number[], votes: Map<number, number
   let bestSlack = 0;
   let bestForward = 0;
   let tied = false;
+  let lowest = Infinity;
+  for (const c of candidates) lowest = Math.min(lowest, c);
+  scratch.nRefs = 0;
+  for (let r = 0; r < m.refCount; r++) if (m.refId[r] >= lowest) scratch.refs[scratch.nRefs++] = r;
   for (const c of candidates) {
     if (c === best.start) continue;
     const s = scoreTypeStart(m, c, best.start === undefined ? -Infinity : best.fitting - 4 * best.misfits, scratch);

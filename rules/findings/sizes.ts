@@ -150,29 +150,38 @@ export const typeCycle: FindingRule = {
   check(ctx, report) {
     // Only module types can close a cycle (base types never refer to module ids), so one state per
     // module type: 0 unvisited, 1 on the current walk, 2 finished. Iterative: no stack to overflow.
-    const state = new Uint8Array(ctx.count);
-    const next = (index: number): number | undefined => {
-      const kind = ctx.kinds[index];
-      if (kind === Kind.ARRAY) return ctx.arrayElemType(index);
-      if (kind === Kind.TYPEDEF || kind === Kind.CONST || kind === Kind.VOLATILE || kind === Kind.RESTRICT || kind === Kind.TYPE_TAG) return ctx.ownSizeOrType(index);
-      return undefined;
-    };
-    const walk: number[] = [];
-    for (let i = 0; i < ctx.count; i++) {
-      if (state[i] !== 0) continue;
-      walk.length = 0;
-      let cur: number | undefined = i;
-      while (cur !== undefined && state[cur] === 0) {
+    const n = ctx.count;
+    const kinds = ctx.kinds;
+    const state = new Uint8Array(n);
+    const walk = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      // A walk from any other kind ends where it starts.
+      if (state[i] !== 0 || !isChainKind(kinds[i])) continue;
+      let walked = 0;
+      let cur = i;
+      let looped = false;
+      for (;;) {
         state[cur] = 1;
-        walk.push(cur);
-        const id = next(cur);
-        cur = id !== undefined && id >= ctx.startId && id < ctx.nrTypes ? id - ctx.startId : undefined;
+        walk[walked++] = cur;
+        if (!isChainKind(kinds[cur])) break;
+        const id = kinds[cur] === Kind.ARRAY ? ctx.arrayElemType(cur) : ctx.ownSizeOrType(cur);
+        if (id < ctx.startId || id >= ctx.nrTypes) break;
+        const next = id - ctx.startId;
+        if (state[next] === 1) { looped = true; cur = next; break; }
+        if (state[next] === 2) break;
+        cur = next;
       }
-      if (cur !== undefined && state[cur] === 1) {
+      if (looped) {
         const id = ctx.startId + cur;
         report(id, () => `${ctx.describe(id)}: its chain of typedefs, qualifiers and arrays loops back to itself`);
       }
-      for (const w of walk) state[w] = 2;
+      for (let w = 0; w < walked; w++) state[walk[w]] = 2;
     }
   },
 };
+
+/** Kinds whose chain typeCycle follows: arrays (to the element), typedefs and qualifiers. */
+function isChainKind(kind: number): boolean {
+  return kind === Kind.ARRAY || kind === Kind.TYPEDEF || kind === Kind.CONST || kind === Kind.VOLATILE ||
+    kind === Kind.RESTRICT || kind === Kind.TYPE_TAG;
+}
