@@ -8,7 +8,7 @@
 import { Btf } from '../btf/btf.js';
 import { latin1 } from '../bytes.js';
 import { isModifier, Kind, kindName } from '../btf/kinds.js';
-import { BtfType } from '../btf/types.js';
+import { BtfType, TypeTable } from '../btf/types.js';
 
 /** Where a type id is used; decides which kinds make sense as its target. */
 export const enum RefUse {
@@ -117,6 +117,27 @@ export function useName(use: RefUse): string {
     'FUNC type', 'return type', 'parameter type', 'VAR type', 'DATASEC entry', 'DECL_TAG target'][use];
 }
 
+/** One pass over the module's own string bytes (see FindingContext.ownStrings). */
+export interface OwnStrings {
+  /**
+   * Per byte: 0 inside a string, STRING_START where a string starts, ODD_STRING_START where a
+   * string starts that is not a C identifier (dots allowed: GCC emits `name.part.0`).
+   */
+  marks: Uint8Array;
+  /** Strings in the table (empty ones included), and how many are not C identifiers. */
+  count: number;
+  odd: number;
+}
+export const STRING_START = 1;
+export const ODD_STRING_START = 2;
+
+/** Per byte value: bit 0 when it may start a C identifier, bit 1 when it may continue one. */
+const IDENT_CHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  IDENT_CHAR[c] = (alpha ? 1 : 0) | (alpha || (c >= 0x30 && c <= 0x39) || c === 0x2e ? 2 : 0);
+}
+
 export class FindingContext {
   /** The module's own types: local index i is type id startId + i. */
   readonly count: number;
@@ -165,6 +186,12 @@ export class FindingContext {
   failureId = 0;
   private readonly splitSizes: Float64Array;
   private baseSizes: Float64Array | undefined;
+  /**
+   * The base's type table when the split sits right on a base (as analyze makes it): base type id
+   * is its index + 1, no chain to walk.
+   */
+  private readonly baseTypes: TypeTable | undefined;
+  private ownStringsMemo: OwnStrings | undefined;
   /** sizeOf()'s walk, reused between calls. */
   private readonly walkIds: number[] = [];
   private readonly walkMult: number[] = [];
@@ -206,25 +233,26 @@ export class FindingContext {
     const nameIndex = new Uint16Array(nNames);
     let r = 0;
     let n = 0;
-    const ref = (from: number, id: number, use: RefUse, slot: number): void => {
-      refFrom[r] = from; refId[r] = id; refUse[r] = use; refSlot[r] = slot; r++;
-    };
     for (let i = 0; i < count; i++) {
       const w = at[i];
       const kind = kinds[i];
       const vlen = words[w + 1] & 0xffff;
       nameOffs[n] = words[w]; nameOwner[n] = i; n++;
+      // One reference through the size_type field, or the kind's own list.
+      let use = -1;
       switch (kind) {
-        case Kind.PTR: ref(i, words[w + 2], RefUse.Pointer, -1); break;
-        case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG:
-          ref(i, words[w + 2], RefUse.Modifier, -1); break;
+        case Kind.PTR: use = RefUse.Pointer; break;
+        case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG: use = RefUse.Modifier; break;
+        case Kind.FUNC: use = RefUse.Func; break;
+        case Kind.VAR: use = RefUse.Var; break;
+        case Kind.DECL_TAG: use = RefUse.DeclTag; break;
         case Kind.ARRAY:
-          ref(i, words[w + 3], RefUse.ArrayElem, -1);
-          ref(i, words[w + 4], RefUse.ArrayIndex, -1);
+          refFrom[r] = i; refId[r] = words[w + 3]; refUse[r] = RefUse.ArrayElem; refSlot[r] = -1; r++;
+          refFrom[r] = i; refId[r] = words[w + 4]; refUse[r] = RefUse.ArrayIndex; refSlot[r] = -1; r++;
           break;
         case Kind.STRUCT: case Kind.UNION:
           for (let k = 0; k < vlen; k++) {
-            ref(i, words[w + 4 + 3 * k], RefUse.Member, k);
+            refFrom[r] = i; refId[r] = words[w + 4 + 3 * k]; refUse[r] = RefUse.Member; refSlot[r] = k; r++;
             nameOffs[n] = words[w + 3 + 3 * k]; nameOwner[n] = i; nameSlot[n] = NameSlot.Member; nameIndex[n] = k; n++;
           }
           break;
@@ -235,19 +263,21 @@ export class FindingContext {
           }
           break;
         }
-        case Kind.FUNC: ref(i, words[w + 2], RefUse.Func, -1); break;
         case Kind.FUNC_PROTO:
-          ref(i, words[w + 2], RefUse.Return, -1);
+          refFrom[r] = i; refId[r] = words[w + 2]; refUse[r] = RefUse.Return; refSlot[r] = -1; r++;
           for (let k = 0; k < vlen; k++) {
-            ref(i, words[w + 4 + 2 * k], RefUse.Param, k);
+            refFrom[r] = i; refId[r] = words[w + 4 + 2 * k]; refUse[r] = RefUse.Param; refSlot[r] = k; r++;
             nameOffs[n] = words[w + 3 + 2 * k]; nameOwner[n] = i; nameSlot[n] = NameSlot.Param; nameIndex[n] = k; n++;
           }
           break;
-        case Kind.VAR: ref(i, words[w + 2], RefUse.Var, -1); break;
         case Kind.DATASEC:
-          for (let k = 0; k < vlen; k++) ref(i, words[w + 3 + 3 * k], RefUse.DatasecEntry, k);
+          for (let k = 0; k < vlen; k++) {
+            refFrom[r] = i; refId[r] = words[w + 3 + 3 * k]; refUse[r] = RefUse.DatasecEntry; refSlot[r] = k; r++;
+          }
           break;
-        case Kind.DECL_TAG: ref(i, words[w + 2], RefUse.DeclTag, -1); break;
+      }
+      if (use >= 0) {
+        refFrom[r] = i; refId[r] = words[w + 2]; refUse[r] = use; refSlot[r] = -1; r++;
       }
     }
     this.refCount = nRefs;
@@ -276,6 +306,7 @@ export class FindingContext {
     this.splitSizes = new Float64Array(count).fill(SIZE_UNKNOWN);
     // Undefined until some module sizes a base type (memoSet makes it then).
     this.baseSizes = baseSizeMemo.get(base);
+    this.baseTypes = split.base === base && base.base === undefined && base.startId === 1 ? base.types : undefined;
   }
 
   // Fields of own type i (a local index), read from its record.
@@ -305,16 +336,18 @@ export class FindingContext {
   kindOf(id: number): number | undefined {
     if (id === 0) return Kind.UNKN;
     if (id >= this.startId) return id - this.startId < this.count ? this.kinds[id - this.startId] : undefined;
-    return this.split.kind(id);
+    return this.baseTypes ? this.baseTypes.kind(id - 1) : this.split.kind(id);
   }
 
   has(id: number): boolean {
-    return id >= this.startId ? id - this.startId < this.count : this.split.has(id);
+    if (id >= this.startId) return id - this.startId < this.count;
+    return this.baseTypes ? id !== 0 : this.split.has(id);
   }
 
   /** The raw size_type field of an existing type (own or base). */
   sizeOrTypeOf(id: number): number {
-    return id >= this.startId ? this.ownSizeOrType(id - this.startId) : this.split.sizeOrType(id)!;
+    if (id >= this.startId) return this.ownSizeOrType(id - this.startId);
+    return this.baseTypes ? this.baseTypes.sizeOrType(id - 1) : this.split.sizeOrType(id)!;
   }
 
   /** vlen of an existing type (own or base). */
@@ -339,6 +372,40 @@ export class FindingContext {
   /** Every name offset the module's own types carry (type, member, enumerator, parameter names). */
   nameOffsets(): Uint32Array {
     return this.nameOffs;
+  }
+
+  /**
+   * Where the module's own strings start and which are not C identifiers, from one pass over its
+   * string bytes (inference and the non-C-name rule both need it).
+   */
+  ownStrings(): OwnStrings {
+    if (this.ownStringsMemo) return this.ownStringsMemo;
+    const bytes = this.split.strings.bytes;
+    const len = bytes.length;
+    const marks = new Uint8Array(len);
+    let count = 0;
+    let odd = 0;
+    if (len > 0) {
+      marks[0] = STRING_START;
+      count = 1;
+    }
+    let at = 0; // where the current string starts
+    let ident = true; // its bytes so far could be a C identifier
+    for (let i = 0; i < len; i++) {
+      const c = bytes[i];
+      if (c === 0) {
+        if (!ident) { marks[at] = ODD_STRING_START; odd++; }
+        at = i + 1;
+        ident = true;
+        if (at < len) { marks[at] = STRING_START; count++; }
+      } else if (ident && (IDENT_CHAR[c] & (i === at ? 1 : 2)) === 0) {
+        ident = false;
+      }
+    }
+    // The last string may run to the end without a NUL.
+    if (!ident) { marks[at] = ODD_STRING_START; odd++; }
+    this.ownStringsMemo = { marks, count, odd };
+    return this.ownStringsMemo;
   }
 
   /** The module's own string at `offset` (counted from ownStringsFrom) if it starts a string there. */

@@ -91,7 +91,7 @@ export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Anal
 
   // Inference first: the non-C-name rule reads the module's strings from the inferred start.
   a.types = inferTypeStart(ctx);
-  a.strs = inferStrStart(split.strings.bytes, ctx.nameOffsets());
+  a.strs = inferStrStart(ctx.ownStrings(), ctx.nameOffsets());
   // A couple of misfits among many fits is local damage, not a different numbering.
   if (a.types.start !== undefined && tolerable(a.types.misfits, a.types.fitting)) a.inferred.types = a.types.start;
   if (a.strs.start !== undefined && a.strs.matched > 0 && tolerable(a.strs.strays, a.strs.matched)) a.inferred.strLen = a.strs.start;

@@ -12,7 +12,7 @@
  * the highest referenced id on a fitting type is scored instead.
  */
 import { BTF_MAX_TYPE, Kind } from '../btf/kinds.js';
-import { FindingContext, RefUse, useAccepts } from './context.js';
+import { FindingContext, OwnStrings, RefUse, useAccepts } from './context.js';
 
 export interface TypeStartInference {
   /** The inferred start id (= the build-time base's nr_types), or undefined. */
@@ -214,27 +214,32 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
   }
   const stamp = voteStamp;
   const mask = size - 1;
+  const slotValues = voteValues;
+  const slotCounts = voteCounts;
+  const slotStamps = voteStamps;
+  const slots = voteSlots;
   let distinct = 0;
   for (let i = 0; i < m; i++) {
     const v = values[i];
     // Fibonacci hashing of the low 32 bits (votes are type ids and string offsets).
     let h = Math.imul(v | 0, 0x9e3779b1) >>> (32 - bits);
-    while (voteStamps[h] === stamp && voteValues[h] !== v) h = (h + 1) & mask;
-    if (voteStamps[h] !== stamp) {
-      voteStamps[h] = stamp;
-      voteValues[h] = v;
-      voteCounts[h] = 0;
-      voteSlots[distinct++] = h;
+    while (slotStamps[h] === stamp && slotValues[h] !== v) h = (h + 1) & mask;
+    if (slotStamps[h] !== stamp) {
+      slotStamps[h] = stamp;
+      slotValues[h] = v;
+      slotCounts[h] = 1;
+      slots[distinct++] = h;
+    } else {
+      slotCounts[h]++;
     }
-    voteCounts[h]++;
   }
   // The k best as a heap whose root is the worst kept (fewest votes, then largest value): most
   // values are compared with the root only.
   let kept = 0;
   for (let d = 0; d < distinct; d++) {
-    const h = voteSlots[d];
-    const v = voteValues[h];
-    const count = voteCounts[h];
+    const h = slots[d];
+    const v = slotValues[h];
+    const count = slotCounts[h];
     let at: number;
     if (kept < k) {
       // Sift up from the new leaf.
@@ -381,30 +386,27 @@ function pick(m: FindingContext, candidates: number[], votes: Map<number, number
   return tied ? { fitting: best.fitting, misfits: best.misfits } : best;
 }
 
-export function inferStrStart(ownStrings: Uint8Array, nameOffsets: ArrayLike<number>): StrStartInference {
-  // Positions of the module's own strings, as a list (descending) and a lookup table.
-  const isStart = new Uint8Array(ownStrings.length);
-  const positions: number[] = [];
-  for (let at = 0; at < ownStrings.length;) {
-    isStart[at] = 1;
-    positions.push(at);
-    while (at < ownStrings.length && ownStrings[at] !== 0) at++;
-    at++;
-  }
-  positions.reverse();
-  const result: StrStartInference = { matched: 0, strays: 0, ownStrings: positions.length };
-  const sorted = Uint32Array.from(nameOffsets).sort();
-  const offs: number[] = [];
+/** Infers where the module's own string offsets start from its name offsets (see the top). */
+export function inferStrStart(strings: OwnStrings, nameOffsets: Uint32Array): StrStartInference {
+  const marks = strings.marks;
+  const result: StrStartInference = { matched: 0, strays: 0, ownStrings: strings.count };
+  // Distinct non-zero name offsets, descending.
+  const sorted = nameOffsets.slice().sort();
+  const offs = new Uint32Array(sorted.length);
+  let nOffs = 0;
   for (let k = sorted.length - 1; k >= 0; k--) {
-    if (sorted[k] !== 0 && (offs.length === 0 || offs[offs.length - 1] !== sorted[k])) offs.push(sorted[k]);
+    if (sorted[k] !== 0 && (nOffs === 0 || offs[nOffs - 1] !== sorted[k])) offs[nOffs++] = sorted[k];
   }
-  if (positions.length === 0 || offs.length === 0) return result;
+  if (strings.count === 0 || nOffs === 0) return result;
+  // The last string positions, descending: only the top of the lists is lined up.
+  const positions: number[] = [];
+  for (let at = marks.length - 1; at >= 0 && positions.length < 256; at--) if (marks[at] !== 0) positions.push(at);
   // Line up the largest offsets with the last positions. A few corrupted offsets above the real
-  // ones would shift the alignment, so small shifts vote too; the top of the lists is enough.
-  const cast = new Float64Array(4 * Math.min(positions.length, 256));
+  // ones would shift the alignment, so small shifts vote too.
+  const cast = new Float64Array(4 * positions.length);
   let nc = 0;
   for (let shift = 0; shift <= 3; shift++) {
-    const n = Math.min(positions.length, offs.length - shift, 256);
+    const n = Math.min(positions.length, nOffs - shift);
     for (let k = 0; k < n; k++) {
       const c = offs[k + shift] - positions[k];
       if (c >= 0) cast[nc++] = c;
@@ -417,18 +419,18 @@ export function inferStrStart(ownStrings: Uint8Array, nameOffsets: ArrayLike<num
   for (const [c] of ranked) {
     let matched = 0;
     let strays = 0;
-    for (const o of offs) {
+    for (let k = 0; k < nOffs; k++) {
+      const o = offs[k];
       if (o < c) break; // offs is sorted descending
       const local = o - c;
-      if (local < isStart.length && isStart[local] === 1) matched++;
+      if (local < marks.length && marks[local] !== 0) matched++;
       else strays++;
     }
     if (matched === 0) continue;
     const better = best.start === undefined || strays < best.strays || (strays === best.strays && matched > best.matched);
-    if (better) { best = { start: c, matched, strays, ownStrings: positions.length }; tied = false; }
+    if (better) { best = { start: c, matched, strays, ownStrings: strings.count }; tied = false; }
     else if (strays === best.strays && matched === best.matched) tied = true;
   }
   if (tied) return { ...result, matched: best.matched, strays: best.strays };
   return best;
 }
-

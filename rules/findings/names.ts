@@ -5,7 +5,7 @@
  * identifier; a mid-string landing is proof of a different base.
  */
 import { Kind } from '../../lib/btf/kinds.js';
-import { FindingContext, NameSlot, nameSlotLabel } from '../../lib/diagnose/context.js';
+import { FindingContext, NameSlot, nameSlotLabel, ODD_STRING_START } from '../../lib/diagnose/context.js';
 import { FindingRule } from './rule.js';
 
 /** How a message names name number k of the context's list: `name`, `member 3 name`, ... */
@@ -57,38 +57,22 @@ export const nameMidString: FindingRule = {
   },
 };
 
-/** C identifier characters; dots are allowed because kernels accept them (GCC emits `name.part.0`). */
-function isCIdentifier(bytes: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = bytes[i];
-    const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-    if (alpha || (i > start && ((c >= 0x30 && c <= 0x39) || c === 0x2e))) continue;
-    return false;
-  }
-  return true;
-}
-
 export const nonCName: FindingRule = {
   id: 'non-c-name',
   severity: 'warning',
   provesMismatch: false,
   description: 'Names in the module\'s own strings should be C identifiers; names like `closure-0` or `core::fmt` are Rust (or other non-C) types leaking into BTF.',
   check(ctx, report) {
-    // One pass over the module's own strings first: nearly every module has no odd name at all.
-    const bytes = ctx.split.strings.bytes;
-    const odd = new Set<number>();
-    for (let at = 0; at < bytes.length;) {
-      let end = at;
-      while (end < bytes.length && bytes[end] !== 0) end++;
-      if (end > at && !isCIdentifier(bytes, at, end)) odd.add(at);
-      at = end + 1;
-    }
-    if (odd.size === 0) return;
+    // Nearly every module has no odd name at all: the pass over its strings says so.
+    const strings = ctx.ownStrings();
+    if (strings.odd === 0) return;
+    const marks = strings.marks;
     const from = ctx.ownStringsFrom;
     const offs = ctx.nameOffs;
     for (let k = 0; k < ctx.nameCount; k++) {
       const off = offs[k];
-      if (off === 0 || !odd.has(off - from)) continue;
+      const local = off - from;
+      if (off === 0 || local < 0 || local >= marks.length || marks[local] !== ODD_STRING_START) continue;
       // INT and FLOAT names ('long unsigned int'), DATASEC names ('.data..percpu') and tag values
       // are not identifiers by design.
       if (ctx.nameSlot[k] === NameSlot.Type) {
