@@ -127,7 +127,10 @@ export interface OwnStrings {
   /** Strings in the table (empty ones included), and how many are not C identifiers. */
   count: number;
   odd: number;
+  /** Where the last (up to) LAST_STARTS strings start, last first. */
+  lastStarts: Uint32Array;
 }
+export const LAST_STARTS = 256;
 export const STRING_START = 1;
 export const ODD_STRING_START = 2;
 
@@ -385,6 +388,8 @@ export class FindingContext {
     const marks = new Uint8Array(len);
     let count = 0;
     let odd = 0;
+    // A ring of the latest string starts (LAST_STARTS is a power of two).
+    const ring = new Uint32Array(LAST_STARTS);
     if (len > 0) {
       marks[0] = STRING_START;
       count = 1;
@@ -397,14 +402,16 @@ export class FindingContext {
         if (!ident) { marks[at] = ODD_STRING_START; odd++; }
         at = i + 1;
         ident = true;
-        if (at < len) { marks[at] = STRING_START; count++; }
+        if (at < len) { marks[at] = STRING_START; ring[count & (LAST_STARTS - 1)] = at; count++; }
       } else if (ident && (IDENT_CHAR[c] & (i === at ? 1 : 2)) === 0) {
         ident = false;
       }
     }
     // The last string may run to the end without a NUL.
     if (!ident) { marks[at] = ODD_STRING_START; odd++; }
-    this.ownStringsMemo = { marks, count, odd };
+    const lastStarts = new Uint32Array(Math.min(count, LAST_STARTS));
+    for (let k = 0; k < lastStarts.length; k++) lastStarts[k] = ring[(count - 1 - k) & (LAST_STARTS - 1)];
+    this.ownStringsMemo = { marks, count, odd, lastStarts };
     return this.ownStringsMemo;
   }
 

@@ -268,9 +268,26 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
     heapCounts[at] = count;
     heapValues[at] = v;
   }
-  const top: [number, number][] = [];
-  for (let i = 0; i < kept; i++) top.push([heapValues[i], heapCounts[i]]);
-  return top.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  // Pop the worst until empty, filling the list from its end.
+  const top = new Array<[number, number]>(kept);
+  while (kept > 0) {
+    top[kept - 1] = [heapValues[0], heapCounts[0]];
+    const count = heapCounts[--kept];
+    const v = heapValues[kept];
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= kept) break;
+      if (child + 1 < kept && worse(heapCounts[child + 1], heapValues[child + 1], heapCounts[child], heapValues[child])) child++;
+      if (!worse(heapCounts[child], heapValues[child], count, v)) break;
+      heapCounts[at] = heapCounts[child];
+      heapValues[at] = heapValues[child];
+      at = child;
+    }
+    heapCounts[at] = count;
+    heapValues[at] = v;
+  }
+  return top;
 }
 
 /** Fewer votes, or as many for a larger value: ranked lower. */
@@ -399,8 +416,7 @@ export function inferStrStart(strings: OwnStrings, nameOffsets: Uint32Array): St
   }
   if (strings.count === 0 || nOffs === 0) return result;
   // The last string positions, descending: only the top of the lists is lined up.
-  const positions: number[] = [];
-  for (let at = marks.length - 1; at >= 0 && positions.length < 256; at--) if (marks[at] !== 0) positions.push(at);
+  const positions = strings.lastStarts;
   // Line up the largest offsets with the last positions. A few corrupted offsets above the real
   // ones would shift the alignment, so small shifts vote too.
   const cast = new Float64Array(4 * positions.length);
