@@ -131,6 +131,7 @@ export interface OwnStrings {
   lastStarts: Uint32Array;
 }
 export const LAST_STARTS = 256;
+const lastStartsRing = new Uint32Array(LAST_STARTS);
 export const STRING_START = 1;
 export const ODD_STRING_START = 2;
 
@@ -208,32 +209,46 @@ export class FindingContext {
     this.startId = split.startId;
     this.nrTypes = split.nrTypes;
     this.words = words;
-    const at = new Uint32Array(count);
-    const kinds = new Uint8Array(count);
-    // First pass: kinds and how many references and names there are, to size the arrays.
+    // First pass: how many references and names there are, to size the arrays.
     let nRefs = 0;
     let nNames = 0;
     for (let i = 0; i < count; i++) {
-      const w = offsets[i] >>> 2;
-      at[i] = w;
-      const info = words[w + 1];
+      const info = words[(offsets[i] >>> 2) + 1];
       const kind = (info >>> 24) & 0x1f;
       const vlen = info & 0xffff;
-      kinds[i] = kind;
       nNames += 1 + (kind === Kind.STRUCT || kind === Kind.UNION || kind === Kind.ENUM || kind === Kind.ENUM64 || kind === Kind.FUNC_PROTO ? vlen : 0);
       nRefs += refsMade(kind, vlen);
+    }
+    // Every array in one buffer: each typed array above 64 bytes is an allocation of its own
+    // (see scratch.ts). Widest elements first, so that each view is aligned.
+    const arena = new ArrayBuffer(8 * count + 4 * (count + 4 * nRefs + 2 * nNames + REF_USES + 1) + 2 * nNames + count + nRefs + nNames);
+    let used = 0;
+    const carve = <T>(make: (buffer: ArrayBuffer, offset: number, length: number) => T, bytes: number, length: number): T => {
+      const view = make(arena, used, length);
+      used += bytes * length;
+      return view;
+    };
+    this.splitSizes = carve((b, o, n) => new Float64Array(b, o, n), 8, count).fill(SIZE_UNKNOWN);
+    const at = carve((b, o, n) => new Uint32Array(b, o, n), 4, count);
+    const refFrom = carve((b, o, n) => new Uint32Array(b, o, n), 4, nRefs);
+    const refId = carve((b, o, n) => new Uint32Array(b, o, n), 4, nRefs);
+    const refSlot = carve((b, o, n) => new Int32Array(b, o, n), 4, nRefs);
+    const byUse = carve((b, o, n) => new Uint32Array(b, o, n), 4, nRefs);
+    const nameOffs = carve((b, o, n) => new Uint32Array(b, o, n), 4, nNames);
+    const nameOwner = carve((b, o, n) => new Uint32Array(b, o, n), 4, nNames);
+    const useStart = carve((b, o, n) => new Uint32Array(b, o, n), 4, REF_USES + 1);
+    const nameIndex = carve((b, o, n) => new Uint16Array(b, o, n), 2, nNames);
+    const kinds = carve((b, o, n) => new Uint8Array(b, o, n), 1, count);
+    const refUse = carve((b, o, n) => new Uint8Array(b, o, n), 1, nRefs);
+    const nameSlot = carve((b, o, n) => new Uint8Array(b, o, n), 1, nNames);
+    for (let i = 0; i < count; i++) {
+      const w = offsets[i] >>> 2;
+      at[i] = w;
+      kinds[i] = (words[w + 1] >>> 24) & 0x1f;
     }
     this.at = at;
     this.kinds = kinds;
 
-    const refFrom = new Uint32Array(nRefs);
-    const refId = new Uint32Array(nRefs);
-    const refUse = new Uint8Array(nRefs);
-    const refSlot = new Int32Array(nRefs);
-    const nameOffs = new Uint32Array(nNames);
-    const nameOwner = new Uint32Array(nNames);
-    const nameSlot = new Uint8Array(nNames);
-    const nameIndex = new Uint16Array(nNames);
     let r = 0;
     let n = 0;
     for (let i = 0; i < count; i++) {
@@ -295,18 +310,15 @@ export class FindingContext {
     this.nameIndex = nameIndex;
 
     // Group by use with a counting sort, which keeps type order within each use.
-    const useStart = new Uint32Array(REF_USES + 1);
     for (let k = 0; k < nRefs; k++) useStart[refUse[k] + 1]++;
     for (let u = 0; u < REF_USES; u++) useStart[u + 1] += useStart[u];
     const fill = useStart.slice(0, REF_USES);
-    const byUse = new Uint32Array(nRefs);
     for (let k = 0; k < nRefs; k++) byUse[fill[refUse[k]]++] = k;
     this.byUse = byUse;
     this.useStart = useStart;
 
     this.ownStringsFrom = split.startStrOff;
     this.pointerSize = pointerSizeOf(base);
-    this.splitSizes = new Float64Array(count).fill(SIZE_UNKNOWN);
     // Undefined until some module sizes a base type (memoSet makes it then).
     this.baseSizes = baseSizeMemo.get(base);
     this.baseTypes = split.base === base && base.base === undefined && base.startId === 1 ? base.types : undefined;
@@ -385,11 +397,14 @@ export class FindingContext {
     if (this.ownStringsMemo) return this.ownStringsMemo;
     const bytes = this.split.strings.bytes;
     const len = bytes.length;
-    const marks = new Uint8Array(len);
+    // Marks and the last starts in one buffer (one allocation, see scratch.ts).
+    const marksBytes = (len + 3) & ~3;
+    const buffer = new ArrayBuffer(marksBytes + 4 * LAST_STARTS);
+    const marks = new Uint8Array(buffer, 0, len);
     let count = 0;
     let odd = 0;
     // A ring of the latest string starts (LAST_STARTS is a power of two).
-    const ring = new Uint32Array(LAST_STARTS);
+    const ring = lastStartsRing.fill(0);
     if (len > 0) {
       marks[0] = STRING_START;
       count = 1;
@@ -409,7 +424,7 @@ export class FindingContext {
     }
     // The last string may run to the end without a NUL.
     if (!ident) { marks[at] = ODD_STRING_START; odd++; }
-    const lastStarts = new Uint32Array(Math.min(count, LAST_STARTS));
+    const lastStarts = new Uint32Array(buffer, marksBytes, Math.min(count, LAST_STARTS));
     for (let k = 0; k < lastStarts.length; k++) lastStarts[k] = ring[(count - 1 - k) & (LAST_STARTS - 1)];
     this.ownStringsMemo = { marks, count, odd, lastStarts };
     return this.ownStringsMemo;

@@ -13,6 +13,7 @@
  */
 import { BTF_MAX_TYPE, Kind } from '../btf/kinds.js';
 import { FindingContext, OwnStrings, RefUse, useAccepts } from './context.js';
+import { ByteScratch, FloatScratch, WordScratch } from './scratch.js';
 
 export interface TypeStartInference {
   /** The inferred start id (= the build-time base's nr_types), or undefined. */
@@ -315,6 +316,15 @@ function topRunsBySorting(values: Float64Array, k: number): [number, number][] {
   return top;
 }
 
+/** Buffers of one inference at a time (see scratch.ts). */
+const typeVotes = new FloatScratch();
+const chainStates = new ByteScratch();
+const chainWalk = new WordScratch();
+const reachingRefs = new WordScratch();
+const nameOffsetsSorted = new WordScratch();
+const nameOffsetsDistinct = new WordScratch();
+const strVotes = new FloatScratch();
+
 /** Infers the start id of the module's own types from its references among them (see the top). */
 export function inferTypeStart(m: FindingContext): TypeStartInference {
   const none: TypeStartInference = { fitting: 0, misfits: 0 };
@@ -326,8 +336,8 @@ export function inferTypeStart(m: FindingContext): TypeStartInference {
   const refFrom = m.refFrom;
   // Adjacency votes: pahole writes a FUNC's FUNC_PROTO just before it, and a modifier or array
   // often right before or after what it refers to, so `r - (i ± 1)` piles up on the start.
-  // Counted by sorting the candidate values (a FUNC's vote counts twice): no map per module.
-  const cast = new Float64Array(3 * nRefs);
+  // (A FUNC's vote counts twice.)
+  const cast = typeVotes.take(3 * nRefs);
   let nc = 0;
   for (let r = 0; r < nRefs; r++) {
     const id = refId[r];
@@ -340,10 +350,11 @@ export function inferTypeStart(m: FindingContext): TypeStartInference {
     }
     if (id - (i + 1) >= 1) cast[nc++] = id - (i + 1);
   }
-  const ranked = topRuns(cast.subarray(0, nc), 64);
-  const votes = new Map<number, number>(ranked);
-  const scratch: Scratch = { state: new Uint8Array(n), walk: new Uint32Array(n), refs: new Uint32Array(nRefs), nRefs: 0 };
-  let best = pick(m, ranked.slice(0, 8).map(([c]) => c), votes, scratch);
+  const votes = cast.subarray(0, nc);
+  // The 8 most voted starts are scored; the fallback below also breaks ties by the top 64's votes.
+  const ranked = topRuns(votes, 8);
+  const scratch: Scratch = { state: chainStates.take(n), walk: chainWalk.take(n), refs: reachingRefs.take(nRefs), nRefs: 0 };
+  let best = pick(m, ranked.map(([c]) => c), new Map<number, number>(ranked), scratch);
   if (best.start === undefined || best.misfits > 0) {
     // Fallback: the highest referenced id is an own type (own ids are above all base ids).
     // Ids past the kernel's limit are damage, not numbering; they would only lead astray.
@@ -358,7 +369,7 @@ export function inferTypeStart(m: FindingContext): TypeStartInference {
     for (let j = 0; j < n && candidates.length < budget; j++) {
       if (topId - j >= 1 && useAccepts(topUse, kinds[j])) candidates.push(topId - j);
     }
-    const alt = pick(m, candidates, votes, scratch);
+    const alt = pick(m, candidates, new Map<number, number>(topRuns(votes, 64)), scratch);
     const balance = (x: TypeStartInference): number => x.fitting - 4 * x.misfits;
     if (alt.start !== undefined && (best.start === undefined || balance(alt) > balance(best) ||
       (balance(alt) === balance(best) && alt.misfits < best.misfits))) best = alt;
@@ -408,8 +419,10 @@ export function inferStrStart(strings: OwnStrings, nameOffsets: Uint32Array): St
   const marks = strings.marks;
   const result: StrStartInference = { matched: 0, strays: 0, ownStrings: strings.count };
   // Distinct non-zero name offsets, descending.
-  const sorted = nameOffsets.slice().sort();
-  const offs = new Uint32Array(sorted.length);
+  const sorted = nameOffsetsSorted.take(nameOffsets.length);
+  sorted.set(nameOffsets);
+  sorted.sort();
+  const offs = nameOffsetsDistinct.take(sorted.length);
   let nOffs = 0;
   for (let k = sorted.length - 1; k >= 0; k--) {
     if (sorted[k] !== 0 && (nOffs === 0 || offs[nOffs - 1] !== sorted[k])) offs[nOffs++] = sorted[k];
@@ -419,7 +432,7 @@ export function inferStrStart(strings: OwnStrings, nameOffsets: Uint32Array): St
   const positions = strings.lastStarts;
   // Line up the largest offsets with the last positions. A few corrupted offsets above the real
   // ones would shift the alignment, so small shifts vote too.
-  const cast = new Float64Array(4 * positions.length);
+  const cast = strVotes.take(4 * positions.length);
   let nc = 0;
   for (let shift = 0; shift <= 3; shift++) {
     const n = Math.min(positions.length, nOffs - shift);

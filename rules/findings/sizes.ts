@@ -5,6 +5,7 @@
  */
 import { Kind } from '../../lib/btf/kinds.js';
 import { FindingContext, RefUse } from '../../lib/diagnose/context.js';
+import { ByteScratch, WordScratch } from '../../lib/diagnose/scratch.js';
 import { FindingRule } from './rule.js';
 
 const U32_MAX = 0xffffffff;
@@ -142,6 +143,10 @@ export const datasecEntrySize: FindingRule = {
   },
 };
 
+/** typeCycle's buffers (see lib/diagnose/scratch.ts). */
+const cycleStates = new ByteScratch();
+const cycleWalk = new WordScratch();
+
 export const typeCycle: FindingRule = {
   id: 'type-cycle',
   severity: 'error',
@@ -152,8 +157,8 @@ export const typeCycle: FindingRule = {
     // module type: 0 unvisited, 1 on the current walk, 2 finished. Iterative: no stack to overflow.
     const n = ctx.count;
     const kinds = ctx.kinds;
-    const state = new Uint8Array(n);
-    const walk = new Uint32Array(n);
+    const state = cycleStates.take(n);
+    const walk = cycleWalk.take(n);
     for (let i = 0; i < n; i++) {
       // A walk from any other kind ends where it starts.
       if (state[i] !== 0 || !isChainKind(kinds[i])) continue;
