@@ -12,7 +12,7 @@
  * the highest referenced id on a fitting type is scored instead.
  */
 import { BTF_MAX_TYPE, Kind } from '../btf/kinds.js';
-import { FindingContext, OwnStrings, RefUse, useAccepts } from './context.js';
+import { FindingContext, LAST_STARTS, OwnStrings, RefUse, useAccepts } from './context.js';
 import { ByteScratch, FloatScratch, WordScratch } from './scratch.js';
 
 export interface TypeStartInference {
@@ -414,20 +414,33 @@ function pick(m: FindingContext, candidates: number[], votes: Map<number, number
   return tied ? { fitting: best.fitting, misfits: best.misfits } : best;
 }
 
+/** The distinct name offsets of at least `from` (> 0), descending, in a scratch buffer. */
+function distinctDescending(nameOffsets: Uint32Array, from: number): Uint32Array {
+  const picked = nameOffsetsSorted.take(nameOffsets.length);
+  let n = 0;
+  for (let k = 0; k < nameOffsets.length; k++) if (nameOffsets[k] >= from) picked[n++] = nameOffsets[k];
+  const sorted = picked.subarray(0, n).sort();
+  const offs = nameOffsetsDistinct.take(n);
+  let nOffs = 0;
+  for (let k = n - 1; k >= 0; k--) if (nOffs === 0 || offs[nOffs - 1] !== sorted[k]) offs[nOffs++] = sorted[k];
+  return offs.subarray(0, nOffs);
+}
+
 /** Infers where the module's own string offsets start from its name offsets (see the top). */
 export function inferStrStart(strings: OwnStrings, nameOffsets: Uint32Array): StrStartInference {
   const marks = strings.marks;
   const result: StrStartInference = { matched: 0, strays: 0, ownStrings: strings.count };
-  // Distinct non-zero name offsets, descending.
-  const sorted = nameOffsetsSorted.take(nameOffsets.length);
-  sorted.set(nameOffsets);
-  sorted.sort();
-  const offs = nameOffsetsDistinct.take(sorted.length);
-  let nOffs = 0;
-  for (let k = sorted.length - 1; k >= 0; k--) {
-    if (sorted[k] !== 0 && (nOffs === 0 || offs[nOffs - 1] !== sorted[k])) offs[nOffs++] = sorted[k];
-  }
-  if (strings.count === 0 || nOffs === 0) return result;
+  if (strings.count === 0) return result;
+  // Distinct non-zero name offsets, descending: at first only those near the top, where the own
+  // strings are (sorting the fewer is the cost that matters); all of them when the top ones do
+  // not suffice to line up and score.
+  const need = Math.min(strings.count, LAST_STARTS) + 3;
+  let max = 0;
+  for (let k = 0; k < nameOffsets.length; k++) if (nameOffsets[k] > max) max = nameOffsets[k];
+  let from = Math.max(1, max - 2 * marks.length - 1);
+  let offs = distinctDescending(nameOffsets, from);
+  if (offs.length < need && from > 1) offs = distinctDescending(nameOffsets, from = 1);
+  if (offs.length === 0) return result;
   // The last string positions, descending: only the top of the lists is lined up.
   const positions = strings.lastStarts;
   // Line up the largest offsets with the last positions. A few corrupted offsets above the real
@@ -435,7 +448,7 @@ export function inferStrStart(strings: OwnStrings, nameOffsets: Uint32Array): St
   const cast = strVotes.take(4 * positions.length);
   let nc = 0;
   for (let shift = 0; shift <= 3; shift++) {
-    const n = Math.min(positions.length, nOffs - shift);
+    const n = Math.min(positions.length, offs.length - shift);
     for (let k = 0; k < n; k++) {
       const c = offs[k + shift] - positions[k];
       if (c >= 0) cast[nc++] = c;
@@ -443,6 +456,9 @@ export function inferStrStart(strings: OwnStrings, nameOffsets: Uint32Array): St
   }
   // Score the most voted starts by how well they explain the offsets; a tie cannot be decided.
   const ranked = topRuns(cast.subarray(0, nc), 4);
+  // Scoring a start reads every offset at or above it.
+  if (from > 1 && ranked.some(([c]) => c < from)) offs = distinctDescending(nameOffsets, from = 1);
+  const nOffs = offs.length;
   let best: StrStartInference = result;
   let tied = false;
   for (const [c] of ranked) {
