@@ -1,11 +1,11 @@
 /**
- * scripts/bench-diagnose.ts [--runs N]   (tsx; needs the real-kernel cache)
+ * scripts/bench-diagnose.ts [--runs N] [--only warm|cold]   (tsx; needs the real-kernel cache)
  *
  * The diagnosis alone (lib/diagnose + rules/findings), without ELF reading or decompression:
  * - warm: diagnoseModule over every module of a tree against a base, in one process; the first
  *   pass pays whatever is cached per base, the median is over the N passes after it;
- * - cold: the first diagnoseModule call in a fresh process (a hook checking one module), median
- *   of N processes.
+ * - cold: the first diagnoseModule call in a fresh node process (a hook checking one module),
+ *   median of at least 9 processes (the machine is shared: medians, and the minimum as the floor).
  * Garbage collection time is summed from the gc performance entries of each pass.
  * The library is bundled from source with esbuild first, as the command line ships it: run as tsx
  * transforms it, each `Kind.X` of a const enum becomes a getter call, which alone costs a quarter
@@ -52,6 +52,7 @@ const { Btf, diagnoseModule, readModule, memorySource }: Lib = await import(awai
 const root = process.env.BTF_KERNELS ?? path.join(os.homedir(), '.cache', 'btf-kernels');
 const args = process.argv.slice(2);
 const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 5;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 
 interface Mod { file: string; btf: Uint8Array; distilled?: Uint8Array }
 
@@ -83,19 +84,53 @@ function readMod(file: string): Mod | undefined {
 const loadBase = (abi: string) => Btf.parseBase(new Uint8Array(fs.readFileSync(path.join(root, abi, 'vmlinux.btf'))));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Child mode: one module, one call, in a fresh process. Prints the call's milliseconds. */
-function cold(baseAbi: string, moduleFile: string): void {
-  const base = loadBase(baseAbi);
+/**
+ * One module, one call, in a fresh plain node process (no tsx: its loader would share the
+ * process): prints the call's milliseconds. The module's .BTF (and .BTF.base) are handed over as
+ * files, already out of their ELF and compression.
+ */
+const COLD_CHILD = `
+import fs from 'node:fs';
+const [lib, base, btf, distilled] = process.argv.slice(1);
+const { Btf, diagnoseModule } = await import(lib);
+const b = Btf.parseBase(new Uint8Array(fs.readFileSync(base)));
+const m = new Uint8Array(fs.readFileSync(btf));
+const d = distilled ? new Uint8Array(fs.readFileSync(distilled)) : undefined;
+const t = performance.now();
+diagnoseModule(b, m, { distilledBase: d });
+console.log((performance.now() - t).toFixed(3));
+`;
+
+function coldRuns(baseAbi: string, moduleFile: string, n: number): number[] {
   const m = readMod(moduleFile)!;
-  const t = performance.now();
-  diagnoseModule(base, m.btf, { distilledBase: m.distilled });
-  console.log((performance.now() - t).toFixed(3));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-diagnose-'));
+  try {
+    const btf = path.join(dir, 'btf');
+    fs.writeFileSync(btf, m.btf);
+    const distilled = m.distilled ? path.join(dir, 'btf-base') : '';
+    if (m.distilled) fs.writeFileSync(distilled, m.distilled);
+    const childArgs = ['--input-type=module', '-e', COLD_CHILD, process.env.BENCH_DIAGNOSE_LIB!,
+      path.join(root, baseAbi, 'vmlinux.btf'), btf, distilled];
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = spawnSync(process.execPath, childArgs, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`cold run failed: ${r.stderr}`);
+      times.push(Number(r.stdout.trim()));
+    }
+    return times;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
+  if (only !== 'cold') await warm();
+  if (only !== 'warm') cold();
+}
+
+async function warm(): Promise<void> {
   let gcMs = 0;
   new PerformanceObserver((list) => { for (const e of list.getEntries()) gcMs += e.duration; }).observe({ entryTypes: ['gc'] });
-
   const trees = new Map<string, Mod[]>();
   const tree = (abi: string) => {
     let t = trees.get(abi);
@@ -130,25 +165,21 @@ async function main(): Promise<void> {
     console.log(`  ${mods.length} modules of ${modAbi} vs ${baseAbi} base: first ${first.ms.toFixed(0)} ms [${first.gc.toFixed(0)}], ` +
       `median ${med.toFixed(0)} ms [${median(rest.map((r) => r.gc)).toFixed(0)}], ${first.findings} findings`);
   }
+}
 
-  const self = fileURLToPath(import.meta.url);
+function cold(): void {
   const singles: [string, string, string][] = [
     ['6.1.0-47-cloud-amd64', '6.1.0-47-cloud-amd64', 'kernel/drivers/ata/ata_piix.ko'],
     ['6.1.0-56-cloud-amd64', '6.1.0-47-cloud-amd64', 'kernel/drivers/tty/serial/8250/8250_lpss.ko'],
     ['6.12.117+deb12-cloud-amd64', '6.12.117+deb12-cloud-amd64', 'kernel/drivers/ata/ata_piix.ko.xz'],
   ];
-  console.log(`cold: first diagnoseModule call in a fresh process, median of ${runs} processes`);
+  const coldN = Math.max(runs, 9);
+  console.log(`cold: the first diagnoseModule call in a fresh node process, median (min) of ${coldN} processes`);
   for (const [modAbi, baseAbi, rel] of singles) {
     const file = path.join(modulesDir(modAbi), rel);
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const r = spawnSync(process.execPath, [...process.execArgv, self, '--cold', baseAbi, file], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`cold run failed: ${r.stderr}`);
-      times.push(Number(r.stdout.trim()));
-    }
-    console.log(`  ${path.basename(file)} of ${modAbi} vs ${baseAbi} base: ${median(times).toFixed(2)} ms (${times.map((t) => t.toFixed(1)).join(' ')})`);
+    const times = coldRuns(baseAbi, file, coldN);
+    console.log(`  ${path.basename(file)} of ${modAbi} vs ${baseAbi} base: ${median(times).toFixed(2)} ms (${Math.min(...times).toFixed(2)})`);
   }
 }
 
-if (args[0] === '--cold') cold(args[1], args[2]);
-else await main();
+await main();
