@@ -493,6 +493,10 @@ export class FindingContext {
    */
   sizeOf(id: number): number {
     if (id === 0) return this.fail(SIZE_NONE, SizeFailure.Void, 0);
+    // Most calls ask for a size already known: answer those without the walk.
+    const memo = id >= this.startId ? (id - this.startId < this.count ? this.splitSizes[id - this.startId] : SIZE_BROKEN)
+      : this.baseTypes && this.baseSizes ? this.baseSizes[id] : SIZE_UNKNOWN;
+    if (memo >= 0) return memo;
     const walkIds = this.walkIds;
     const walkMult = this.walkMult;
     let depth = 0;
