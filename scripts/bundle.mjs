@@ -5,7 +5,11 @@
  * pays node's module resolution for every file. Dependencies stay external: yargs, pino, piscina
  * and @napi-rs/lzma are loaded lazily, only by the calls that need them.
  */
+import fs from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: clear old ones so dist/bin holds one build.
+fs.rmSync('dist/bin', { recursive: true, force: true });
 
 await build({
   entryPoints: ['cmd/main.ts', 'cmd/check-worker.ts'],

@@ -16,7 +16,7 @@ import type { KernelSettings } from '../../lib/check.js';
 import { toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
 import { LoadedBase, loadModule, nodeXzDecoder } from '../io/index.js';
-import { maybeDecompress } from '../../lib/compress/index.js';
+import { maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
 import { resolveKernelSettings } from '../kernel-settings.js';
 import { loadBaseOrExit, runChecks } from '../run-checks.js';
 
@@ -213,6 +213,7 @@ async function direction(side: Side, own: LoadedBase, other: LoadedBase, cmp: Ba
 }
 
 export async function runAbi(args: AbiArgs): Promise<number> {
+  await loadDecoders(); // reading modules and symvers below is synchronous
   const oldSide = resolveSide('old', args.old, args.oldModules, args.oldSymvers);
   const newSide = resolveSide('new', args.new, args.newModules, args.newSymvers);
   if (!!oldSide.symvers !== !!newSide.symvers && (args.oldSymvers || args.newSymvers)) {

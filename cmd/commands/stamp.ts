@@ -18,7 +18,7 @@ import type { LoadedBase } from '../io/index.js';
 import { InputError } from '../../lib/errors.js';
 import { findSection, readElf, sectionData } from '../../lib/elf/sections.js';
 import { memorySource } from '../../lib/source.js';
-import { Compression, detectCompression, maybeDecompress } from '../../lib/compress/index.js';
+import { Compression, detectCompression, maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
 import {
   CHECKSUM_SECTION, createManifest, isSignedModule, ManifestEntry, readStoredChecksum, stampModuleElf, stripModuleSignature,
 } from '../../lib/checksum/index.js';
@@ -192,6 +192,7 @@ export const stampCommand: CommandModule<object, StampArgs> = {
 };
 
 export async function runStamp(args: StampArgs): Promise<number> {
+  await loadDecoders(); // reading modules and symvers below is synchronous
   let base: LoadedBase;
   try {
     base = await loadBase(args.base);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Btf } from '../../lib/btf/btf.js';
 import { isBtf } from '../../lib/btf/header.js';
-import { Compression, DecompressLimits, formatSize, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
+import { Compression, DecompressLimits, formatSize, loadDecoders, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
 import { ElfFile, findSection, isElf, readElf, sectionData } from '../../lib/elf/sections.js';
 import { InputError } from '../../lib/errors.js';
 import { readStoredChecksum, StoredChecksum } from '../../lib/checksum/index.js';
@@ -119,6 +119,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
     if (isBtf(start)) return finishBase(path, readWholeFile(path, lim.maxOutput), 'raw');
     if (isBzImage(start)) {
       const image = readWholeFile(path, lim.maxOutput);
+      await loadDecoders(); // 6.12 payloads are zstd
       const { elf: elfBytes, header } = vmlinuxFromBzImage(image, { xz: nodeXzDecoder, limits: lim });
       const mem = memorySource(elfBytes);
       const elf = readElf(mem);

@@ -4,11 +4,9 @@
  */
 import { InputError } from '../errors.js';
 import { Compression, detectCompression } from './detect.js';
-import { decompressGzip } from './gzip.js';
 import { DecompressLimits, formatSize, withDefaults } from './limits.js';
 import { decompressLz4Frame, decompressLz4Legacy } from './lz4.js';
 import { AsyncXzDecoder, decompressXz, decompressXzAsync, XzDecoder } from './xz.js';
-import { decompressZstd } from './zstd.js';
 
 export { COMPRESSION_MAGICS, detectCompression } from './detect.js';
 export type { Compression, UnsupportedCompression } from './detect.js';
@@ -16,6 +14,26 @@ export { DEFAULT_LIMITS, formatSize, withDefaults } from './limits.js';
 export type { DecompressLimits } from './limits.js';
 export { xzInfo } from './xz.js';
 export type { AsyncXzDecoder, XzDecoder } from './xz.js';
+
+type Decoder = (bytes: Uint8Array, limits: DecompressLimits, sizeHint?: number) => Uint8Array;
+const loaded: { gzip?: Decoder; zstd?: Decoder } = {};
+
+/**
+ * Loads the pure-JS gzip and zstd decoders. They are imported on demand because loading fflate
+ * alone takes longer than the rest of a one-module check: the async functions here load them
+ * when they meet gzip or zstd; a caller of the sync functions awaits this once first.
+ */
+export async function loadDecoders(): Promise<void> {
+  loaded.gzip ??= (await import('./gzip.js')).decompressGzip;
+  loaded.zstd ??= (await import('./zstd.js')).decompressZstd;
+}
+
+function decoder(name: 'gzip' | 'zstd'): Decoder {
+  const d = loaded[name];
+  // A programming error, not the user's: the sync API needs loadDecoders() awaited first.
+  if (!d) throw new Error(`${name} decoder not loaded: await loadDecoders() before decompressing synchronously`);
+  return d;
+}
 
 export interface DecompressOptions {
   /** Decodes a whole xz stream; required for xz input (lib/ has no LZMA decoder of its own). */
@@ -45,8 +63,8 @@ function decode(bytes: Uint8Array, compression: Compression, options: Decompress
     case 'xz':
       if (!options.xz) throw new InputError('xz data, but no xz decoder is available here');
       return decompressXz(bytes, options.xz, limits);
-    case 'zstd': return decompressZstd(bytes, limits, options.sizeHint);
-    case 'gzip': return decompressGzip(bytes, limits);
+    case 'zstd': return decoder('zstd')(bytes, limits, options.sizeHint);
+    case 'gzip': return decoder('gzip')(bytes, limits);
     case 'lz4-legacy': return decompressLz4Legacy(bytes, limits);
     case 'lz4': return decompressLz4Frame(bytes, limits);
   }
@@ -65,7 +83,9 @@ export function maybeDecompress(bytes: Uint8Array, options: DecompressOptions = 
 
 /** As maybeDecompress; xz goes to `options.xzAsync` when given, so several files can overlap. */
 export async function maybeDecompressAsync(bytes: Uint8Array, options: DecompressOptions = {}): Promise<{ data: Uint8Array; compression?: Compression }> {
-  if (detectCompression(bytes) !== 'xz' || !options.xzAsync) return maybeDecompress(bytes, options);
+  const c = detectCompression(bytes);
+  if (c === 'gzip' || c === 'zstd') await loadDecoders();
+  if (c !== 'xz' || !options.xzAsync) return maybeDecompress(bytes, options);
   const data = await decompressXzAsync(bytes, options.xzAsync, withDefaults(options.limits));
   if (options.sizeHint !== undefined && data.length !== options.sizeHint) {
     throw new InputError(`xz data decodes to ${formatSize(data.length)}, expected ${formatSize(options.sizeHint)}`);

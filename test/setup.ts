@@ -1,0 +1,4 @@
+/** Test setup: tests call the synchronous decompressors directly, so load the lazy ones first. */
+import { loadDecoders } from '../lib/compress/index.js';
+
+await loadDecoders();
