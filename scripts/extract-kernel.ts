@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { nodeXzDecoder } from '../cmd/io/index.js';
 import { Btf } from '../lib/btf/btf.js';
 import { findSection, readElf, sectionData } from '../lib/elf/sections.js';
+import { loadDecoders } from '../lib/compress/index.js';
 import { InputError } from '../lib/errors.js';
 import { memorySource } from '../lib/source.js';
 import { vmlinuxFromBzImage } from '../lib/vmlinuz.js';
@@ -24,6 +25,7 @@ if (!btfOut) {
   process.exit(2);
 }
 try {
+  await loadDecoders(); // 6.12 payloads are zstd
   const { elf, compression } = vmlinuxFromBzImage(new Uint8Array(fs.readFileSync(vmlinuz)), { xz: nodeXzDecoder });
   const src = memorySource(elf);
   const btfSec = findSection(readElf(src), '.BTF');

@@ -11,9 +11,9 @@
 #
 # Needs: apt-get, dpkg, sha256sum, and `npm install` done in this checkout (the extraction is
 # btfcheck's own code run by Node through tsx; no python, xz, zstd or lz4 tools).
-# BTF_DEBS=DIR names a directory that may already hold the exact .deb files (e.g. a copy kept for
-# when the Debian archive drops these ABIs). Every package, wherever it comes from, must match
-# the sha256 below, so a local copy is the same bytes as a download and is used first.
+# BTF_DEBS=DIR names a directory holding the exact .deb files, used only when `apt-get download`
+# cannot get them (the Debian archive drops old ABIs). Every package, wherever it comes from, must
+# match the sha256 below.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEST=${1:-${BTF_KERNELS:-$HOME/.cache/btf-kernels}}
@@ -35,22 +35,21 @@ DEST=$(cd "$DEST" && pwd)
 
 sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
-# Puts the verified .deb of $spec into $DEST/debs and prints its path.
+# Puts the verified .deb of $spec into $DEST/debs and prints its path: the cached copy, else
+# `apt-get download`, else (only when the archive no longer has it) the copy in $BTF_DEBS.
 get_deb() {
   local spec=$1 sha=$2 pkg=${1%%=*} ver=${1#*=}
-  local file="${pkg}_${ver//:/%3a}_amd64.deb" f
-  for f in "$DEST/debs/$file" ${LOCAL_DEBS:+"$LOCAL_DEBS/$file"}; do
-    if sha_ok "$f" "$sha"; then
-      if [ "$f" != "$DEST/debs/$file" ]; then
-        cp "$f" "$DEST/debs/$file.part" && mv -f "$DEST/debs/$file.part" "$DEST/debs/$file"
-      fi
-      echo "$DEST/debs/$file"; return 0
-    fi
-  done
+  local file="${pkg}_${ver//:/%3a}_amd64.deb"
+  if sha_ok "$DEST/debs/$file" "$sha"; then echo "$DEST/debs/$file"; return 0; fi
   ( cd "$DEST/debs" && { apt-get download "$spec" >/dev/null 2>&1 \
       || { apt-get update -qq >/dev/null 2>&1 && apt-get download "$spec" >/dev/null 2>&1; }; } ) || true
   if sha_ok "$DEST/debs/$file" "$sha"; then echo "$DEST/debs/$file"; return 0; fi
   rm -f "$DEST/debs/$file"
+  if [ -n "$LOCAL_DEBS" ] && sha_ok "$LOCAL_DEBS/$file" "$sha"; then
+    echo "fetch-kernels: $spec not downloadable; using the copy in $LOCAL_DEBS" >&2
+    cp "$LOCAL_DEBS/$file" "$DEST/debs/$file.part" && mv -f "$DEST/debs/$file.part" "$DEST/debs/$file"
+    echo "$DEST/debs/$file"; return 0
+  fi
   echo "fetch-kernels: could not get $spec with sha256 $sha (apt-get download failed or gave other bytes; set BTF_DEBS to a directory holding it)" >&2
   return 1
 }
