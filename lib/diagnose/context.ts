@@ -15,7 +15,7 @@ export const enum RefUse {
   Member = 0, ArrayElem = 1, ArrayIndex = 2, Pointer = 3, Modifier = 4, Func = 5, Return = 6,
   Param = 7, Var = 8, DatasecEntry = 9, DeclTag = 10,
 }
-const REF_USES = 11;
+export const REF_USES = 11;
 
 /** A type reference made by a module type: `fromIndex` is the module-local index of the referrer. */
 export interface TypeRef {

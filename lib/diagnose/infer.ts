@@ -12,7 +12,7 @@
  * the highest referenced id on a fitting type is scored instead.
  */
 import { BTF_MAX_TYPE, Kind } from '../btf/kinds.js';
-import { FindingContext, LAST_STARTS, OwnStrings, RefUse, useAccepts } from './context.js';
+import { FindingContext, LAST_STARTS, OwnStrings, REF_USES, RefUse, useAccepts } from './context.js';
 import { ByteScratch, FloatScratch, WordScratch } from './scratch.js';
 
 export interface TypeStartInference {
@@ -37,12 +37,16 @@ const MAX_FALLBACK_CANDIDATES = 4096;
 /** Roughly how many reference checks the fallback may spend on one module. */
 const WORK_BUDGET = 20_000_000;
 
+/** useAccepts(use, kind) as a table at use * 32 + kind (a kind is 5 bits): scoring asks it millions of times. */
+const ACCEPTS = new Uint8Array(REF_USES * 32);
+for (let use = 0; use < REF_USES; use++) for (let kind = 0; kind < 32; kind++) ACCEPTS[use * 32 + kind] = useAccepts(use, kind) ? 1 : 0;
+
 /**
  * Stricter than useAccepts: what compilers and pahole actually emit. C folds repeated qualifiers,
  * and restrict only qualifies pointers.
  */
 function plausible(use: RefUse, fromKind: number, kind: number): boolean {
-  if (!useAccepts(use, kind)) return false;
+  if (ACCEPTS[use * 32 + kind] === 0) return false;
   if (fromKind === Kind.CONST) return kind !== Kind.CONST;
   if (fromKind === Kind.VOLATILE) return kind !== Kind.VOLATILE;
   if (fromKind === Kind.RESTRICT) return kind === Kind.PTR || kind === Kind.CONST || kind === Kind.VOLATILE || kind === Kind.TYPEDEF;
