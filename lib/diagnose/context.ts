@@ -135,12 +135,24 @@ const lastStartsRing = new Uint32Array(LAST_STARTS);
 export const STRING_START = 1;
 export const ODD_STRING_START = 2;
 
-/** Per byte value: bit 0 when it may start a C identifier, bit 1 when it may continue one. */
-const IDENT_CHAR = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-  IDENT_CHAR[c] = (alpha ? 1 : 0) | (alpha || (c >= 0x30 && c <= 0x39) || c === 0x2e ? 2 : 0);
-}
+/**
+ * A character that makes its string no C identifier: one outside [A-Za-z0-9_.] anywhere (NUL
+ * separates strings), or a digit or dot first. Dots are allowed: GCC emits `name.part.0`.
+ */
+const NOT_IDENTIFIER = /[^A-Za-z0-9_.\0]|(?:^|\0)[0-9.]/g;
+
+/**
+ * Decodes bytes one character each. 'latin1' is windows-1252 to TextDecoder, which differs from
+ * latin1 only in which characters 0x80-0x9f become, none of them identifier characters; lib's
+ * latin1() stands in where an engine has no such decoder.
+ */
+const latin1Decoder = ((): { decode(bytes: Uint8Array): string } | undefined => {
+  try {
+    return new TextDecoder('latin1');
+  } catch {
+    return undefined;
+  }
+})();
 
 export class FindingContext {
   /** The module's own types: local index i is type id startId + i. */
@@ -401,29 +413,32 @@ export class FindingContext {
     const marksBytes = (len + 3) & ~3;
     const buffer = new ArrayBuffer(marksBytes + 4 * LAST_STARTS);
     const marks = new Uint8Array(buffer, 0, len);
+    // String starts: from NUL to NUL by indexOf, which the engine does natively (a byte loop in
+    // JavaScript costs a module checked alone, still interpreted, a few milliseconds).
     let count = 0;
-    let odd = 0;
-    // A ring of the latest string starts (LAST_STARTS is a power of two).
-    const ring = lastStartsRing.fill(0);
-    if (len > 0) {
-      marks[0] = STRING_START;
-      count = 1;
+    const ring = lastStartsRing; // the latest starts (LAST_STARTS is a power of two)
+    for (let at = 0; at < len;) {
+      marks[at] = STRING_START;
+      ring[count & (LAST_STARTS - 1)] = at;
+      count++;
+      const nul = bytes.indexOf(0, at);
+      if (nul < 0) break;
+      at = nul + 1;
     }
-    let at = 0; // where the current string starts
-    let ident = true; // its bytes so far could be a C identifier
-    for (let i = 0; i < len; i++) {
-      const c = bytes[i];
-      if (c === 0) {
-        if (!ident) { marks[at] = ODD_STRING_START; odd++; }
-        at = i + 1;
-        ident = true;
-        if (at < len) { marks[at] = STRING_START; ring[count & (LAST_STARTS - 1)] = at; count++; }
-      } else if (ident && (IDENT_CHAR[c] & (i === at ? 1 : 2)) === 0) {
-        ident = false;
+    // Strings that are not C identifiers, by a regular expression over the bytes as latin1 text
+    // (one character per byte, so positions carry over).
+    let odd = 0;
+    const text = latin1Decoder ? latin1Decoder.decode(bytes) : latin1(bytes, 0, len);
+    NOT_IDENTIFIER.lastIndex = 0;
+    for (let found = NOT_IDENTIFIER.exec(text); found; found = NOT_IDENTIFIER.exec(text)) {
+      // The offending character (a match may begin with the NUL before it), and its string.
+      const at = found.index + found[0].length - 1;
+      const start = text.lastIndexOf('\0', at - 1) + 1;
+      if (marks[start] !== ODD_STRING_START) {
+        marks[start] = ODD_STRING_START;
+        odd++;
       }
     }
-    // The last string may run to the end without a NUL.
-    if (!ident) { marks[at] = ODD_STRING_START; odd++; }
     const lastStarts = new Uint32Array(buffer, marksBytes, Math.min(count, LAST_STARTS));
     for (let k = 0; k < lastStarts.length; k++) lastStarts[k] = ring[(count - 1 - k) & (LAST_STARTS - 1)];
     this.ownStringsMemo = { marks, count, odd, lastStarts };
