@@ -391,11 +391,6 @@ export class FindingContext {
     return btf.types.word(id - btf.startId, 3);
   }
 
-  /** Decoded type `id` (own or base), for what is not on a hot path. */
-  typeOf(id: number): BtfType | undefined {
-    return this.split.type(id);
-  }
-
   /** Every name offset the module's own types carry (type, member, enumerator, parameter names). */
   nameOffsets(): Uint32Array {
     return this.nameOffs;
