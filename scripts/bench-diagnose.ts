@@ -9,7 +9,8 @@
  * Garbage collection time is summed from the gc performance entries of each pass.
  * The library is bundled from source with esbuild first, as the command line ships it: run as tsx
  * transforms it, each `Kind.X` of a const enum becomes a getter call, which alone costs a quarter
- * of the time and is not what users run.
+ * of the time and is not what users run. BENCH_DIAGNOSE_LIB=file.mjs measures a bundle made
+ * elsewhere instead (e.g. of an older commit, for before/after numbers).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
