@@ -7,6 +7,7 @@
 import { viewOf } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
 import { Kind } from '../btf/kinds.js';
+import { StringTable } from '../btf/strings.js';
 import { Hash2 } from './hash.js';
 
 export interface TypeGraph {
@@ -28,18 +29,36 @@ export interface TypeGraph {
 }
 
 const VOID_SEED = 0x766f6964;
+const NAME_SEED = 0x6e616d65;
+
+/**
+ * Hash lanes of the string at every offset of a string table, computed right to left in one pass,
+ * so every suffix of a string shares the work. (Hashing each name where it is met cost records x
+ * name length: hostile BTF points 65k records at one 1 MB name.)
+ */
+function suffixHashes(bytes: Uint8Array): { a: Uint32Array; b: Uint32Array } {
+  const a = new Uint32Array(bytes.length);
+  const b = new Uint32Array(bytes.length);
+  const h = new Hash2(NAME_SEED);
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if (bytes[i] === 0) h.reset(NAME_SEED);
+    else h.word(bytes[i]);
+    a[i] = h.a;
+    b[i] = h.b;
+  }
+  return { a, b };
+}
 
 /** Hashes the string at `offset` by its text (an offset outside the table hashes as such). */
-function hashName(h: Hash2, btf: Btf, offset: number): void {
+function hashName(h: Hash2, btf: Btf, offset: number, tables: Map<StringTable, { a: Uint32Array; b: Uint32Array }>): void {
   const at = btf.strings.locate(offset);
   if (!at) {
     h.word(0xffffffff).word(offset);
     return;
   }
-  const b = at.table.bytes;
-  let end = at.local;
-  while (end < b.length && b[end] !== 0) end++;
-  h.bytes(b, at.local, end);
+  let lanes = tables.get(at.table);
+  if (!lanes) tables.set(at.table, (lanes = suffixHashes(at.table.bytes)));
+  h.pair(lanes.a[at.local], lanes.b[at.local]);
 }
 
 /** Builds the graph of a base BTF (ids 1 .. nrTypes-1). */
@@ -66,6 +85,7 @@ export function buildTypeGraph(btf: Btf): TypeGraph {
   };
   const h = new Hash2();
   const nh = new Hash2();
+  const tables = new Map<StringTable, { a: Uint32Array; b: Uint32Array }>();
   h.reset(VOID_SEED);
   shapeA[0] = h.a;
   shapeB[0] = h.b;
@@ -83,7 +103,7 @@ export function buildTypeGraph(btf: Btf): TypeGraph {
     kinds[id] = kind;
     if (nameOff !== 0) {
       nh.reset(1);
-      hashName(nh, btf, nameOff);
+      hashName(nh, btf, nameOff, tables);
       nameA[id] = nh.a;
       nameB[id] = nh.b;
       const s = btf.strings.locate(nameOff);
@@ -107,7 +127,7 @@ export function buildTypeGraph(btf: Btf): TypeGraph {
       case Kind.STRUCT: case Kind.UNION:
         h.word(sizeOrType);
         for (let k = 0, m = x; k < vlen; k++, m += 12) {
-          hashName(h, btf, view.getUint32(m, true));
+          hashName(h, btf, view.getUint32(m, true), tables);
           h.word(view.getUint32(m + 8, true));
           addRef(view.getUint32(m + 4, true));
         }
@@ -115,21 +135,21 @@ export function buildTypeGraph(btf: Btf): TypeGraph {
       case Kind.ENUM:
         h.word(sizeOrType);
         for (let k = 0, e = x; k < vlen; k++, e += 8) {
-          hashName(h, btf, view.getUint32(e, true));
+          hashName(h, btf, view.getUint32(e, true), tables);
           h.word(view.getUint32(e + 4, true));
         }
         break;
       case Kind.ENUM64:
         h.word(sizeOrType);
         for (let k = 0, e = x; k < vlen; k++, e += 12) {
-          hashName(h, btf, view.getUint32(e, true));
+          hashName(h, btf, view.getUint32(e, true), tables);
           h.pair(view.getUint32(e + 4, true), view.getUint32(e + 8, true));
         }
         break;
       case Kind.FUNC_PROTO:
         addRef(sizeOrType);
         for (let k = 0, p = x; k < vlen; k++, p += 8) {
-          hashName(h, btf, view.getUint32(p, true));
+          hashName(h, btf, view.getUint32(p, true), tables);
           addRef(view.getUint32(p + 4, true));
         }
         break;
