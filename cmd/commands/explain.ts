@@ -118,13 +118,17 @@ class ModuleFinder {
 export async function explainFailures(text: string, base: LoadedBase | undefined, moduleFiles: string[]): Promise<{ failures: ExplainReportFailure[]; moduleErrors: number }> {
   const finder = new ModuleFinder(moduleFiles);
   const failures: ExplainReportFailure[] = [];
+  // Once per module file: a log can hold thousands of failures of one module (a pasted flood).
+  const diagnoses = new Map<LoadedModule, ReturnType<typeof diagnoseModule>>();
+  const splits = new Map<LoadedModule, Btf | null>();
   for (const f of explainLog(text)) {
     const out: ExplainReportFailure = { ...f, moduleFile: null, cause: f.likelyCause, causeFrom: 'log', diagnosis: null, moduleFitsBase: null, memberOf: null };
     const m = base && f.module ? await finder.find(f.module) : null;
     if (m && base) {
       out.moduleFile = m.file;
       if (m.btf) {
-        const d = diagnoseModule(base.btf, m.btf, { baseSha256: base.sha256 });
+        let d = diagnoses.get(m);
+        if (!d) diagnoses.set(m, (d = diagnoseModule(base.btf, m.btf, { baseSha256: base.sha256 })));
         out.moduleFitsBase = !d.baseMismatch && d.explanation === null;
         if (d.explanation) {
           out.diagnosis = d.explanation;
