@@ -1,0 +1,292 @@
+/**
+ * The long fuzz run (issue 5, acceptance 1): `npm run fuzz -- --runs 100000 [--seed S] [--jobs J]
+ * [--real M] [--cli-every K] [--no-save] [--only module|file|base|btf|explain]`.
+ *
+ * Cases come from test/fuzz (fast-check generators over real modules and bases from samples/ and,
+ * with --real, M modules from the real-kernel cache). Worker threads run them in-process; a
+ * watchdog on the main thread kills a worker whose case runs past --hang-ms and records that case,
+ * and a worker that runs out of its heap limit is recorded the same way. Every failing case is
+ * minimized and saved to test/fixtures/fuzz-regressions/ (replayed by test/fuzz-regressions.test.ts).
+ * Every K-th case is also run through the built CLI (exit status, stderr, peak RSS of the child).
+ * Exits 1 when anything failed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import fc from 'fast-check';
+import { caseArb, FuzzCase, materialize } from '../test/fuzz/cases.js';
+import { cliProblems, runCliCase } from '../test/fuzz/cli.js';
+import { Corpus, loadCorpus } from '../test/fuzz/corpus.js';
+import { CASE_BUDGET_MS, createContext, FuzzContext, minimize, runCase, saveRegression } from '../test/fuzz/harness.js';
+import { FuzzBug } from '../test/fuzz/targets.js';
+
+const TSX_API = import.meta.resolve('tsx/esm/api');
+
+interface Options {
+  runs: number;
+  seed: number;
+  jobs: number;
+  real: number;
+  cliEvery: number;
+  save: boolean;
+  only?: FuzzCase['t'];
+  chunk: number;
+  hangMs: number;
+  heapMb: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { runs: 10_000, seed: 1, jobs: Math.min(2, os.availableParallelism()), real: 200, cliEvery: 250, save: true, chunk: 250, hangMs: 30_000, heapMb: 1536 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): number => {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v)) throw new Error(`${a} needs a number`);
+      return v;
+    };
+    if (a === '--runs') o.runs = next();
+    else if (a === '--seed') o.seed = next();
+    else if (a === '--jobs' || a === '-j') o.jobs = Math.max(1, next());
+    else if (a === '--real') o.real = next();
+    else if (a === '--cli-every') o.cliEvery = next();
+    else if (a === '--chunk') o.chunk = Math.max(1, next());
+    else if (a === '--hang-ms') o.hangMs = next();
+    else if (a === '--heap-mb') o.heapMb = next();
+    else if (a === '--no-save') o.save = false;
+    else if (a === '--only') o.only = argv[++i] as FuzzCase['t'];
+    else throw new Error(`unknown option ${a} (see the comment at the top of scripts/fuzz.ts)`);
+  }
+  return o;
+}
+
+/** Cases [start, start+count) of chunk `chunk`: one fast-check sample per chunk, seeded from the run seed. */
+function chunkCases(corpus: Corpus, o: Options, chunk: number): FuzzCase[] {
+  const count = Math.min(o.chunk, o.runs - chunk * o.chunk);
+  return fc.sample(caseArb(corpus, o.only), { seed: (o.seed * 1_000_003 + chunk) | 0, numRuns: count });
+}
+
+interface BugReport { index: number; signature: string; message: string; fuzzCase: string; saved?: string }
+interface ChunkResult {
+  chunk: number;
+  cases: number;
+  totalMs: number;
+  maxMs: number;
+  maxCase: string;
+  maxHeapGrowth: number;
+  /** Cases over the budget on a first run and under it on a second (a busy machine). */
+  retimed: number;
+  outcomes: Record<string, number>;
+  exitCodes: Record<string, number>;
+  bugs: BugReport[];
+  cli: { runs: number; maxMs: number; maxRssKb: number; exitCodes: Record<string, number>; problems: string[] };
+}
+
+const EXIT_OF: Record<string, number> = { accepted: 0, 'no-btf': 0, rejected: 1, mismatch: 1, error: 2 };
+
+/** Runs the CLI on a materialized case (as `check`, `check --base`, or `explain`). */
+function cliRun(c: FuzzCase, ctx: FuzzContext, dir: string): ReturnType<typeof runCliCase> | undefined {
+  const m = materialize(c, ctx.corpus);
+  const baseFile = (key: string) => ctx.bases.get(key)?.file ?? ctx.bases.get('small')!.file;
+  if (m.target === 'module') {
+    const f = path.join(dir, m.fileName);
+    fs.writeFileSync(f, m.bytes);
+    return runCliCase(['check', '--base', baseFile(m.base), '--kernel', '6.12', '--format', 'json', f]);
+  }
+  if (m.target === 'base') {
+    const f = path.join(dir, 'base.bin');
+    fs.writeFileSync(f, m.bytes);
+    const mod = ctx.corpus.modules.find((x) => x.base === m.base) ?? ctx.corpus.modules[0];
+    const mf = path.join(dir, mod.name);
+    fs.writeFileSync(mf, mod.bytes);
+    return runCliCase(['check', '--base', f, '--kernel', '6.1', mf]);
+  }
+  const f = path.join(dir, 'fuzz.log');
+  fs.writeFileSync(f, m.text);
+  return runCliCase(['explain', f]);
+}
+
+async function workerMain(): Promise<void> {
+  const { options: o, slots } = workerData as { options: Options; slots: SharedArrayBuffer };
+  const current = new Int32Array(slots);
+  const corpus = loadCorpus({ realModules: o.real });
+  const ctx = await createContext(corpus);
+  const cliDir = fs.mkdtempSync(path.join(ctx.scratch.dir, 'cli-'));
+  const t0 = Date.now();
+  parentPort!.on('message', async (msg: { chunk: number; from: number } | 'stop') => {
+    if (msg === 'stop') { ctx.scratch.remove(); process.exit(0); }
+    const cases = chunkCases(corpus, o, msg.chunk);
+    const r: ChunkResult = {
+      chunk: msg.chunk, cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxHeapGrowth: 0, retimed: 0, outcomes: {}, exitCodes: {}, bugs: [],
+      cli: { runs: 0, maxMs: 0, maxRssKb: 0, exitCodes: {}, problems: [] },
+    };
+    for (let k = msg.from; k < cases.length; k++) {
+      const index = msg.chunk * o.chunk + k;
+      Atomics.store(current, 0, index);
+      Atomics.store(current, 1, Date.now() - t0);
+      const c = cases[k];
+      r.cases++;
+      try {
+        const run = await runCase(c, ctx);
+        r.totalMs += run.ms;
+        if (run.ms > r.maxMs) { r.maxMs = run.ms; r.maxCase = JSON.stringify(c).slice(0, 400); }
+        r.maxHeapGrowth = Math.max(r.maxHeapGrowth, run.heapGrowth);
+        if (run.retimed) r.retimed++;
+        const key = `${run.target}:${run.outcome}`;
+        r.outcomes[key] = (r.outcomes[key] ?? 0) + 1;
+        const code = String(EXIT_OF[run.outcome]);
+        r.exitCodes[code] = (r.exitCodes[code] ?? 0) + 1;
+      } catch (e) {
+        const bug = e instanceof FuzzBug ? e : new FuzzBug('harness', String(e));
+        const report: BugReport = { index, signature: bug.signature, message: bug.message.slice(0, 2000), fuzzCase: JSON.stringify(c) };
+        if (o.save && !r.bugs.some((b) => b.signature === bug.signature)) {
+          const small = await minimize(c, bug.signature, ctx);
+          report.fuzzCase = JSON.stringify(small);
+          report.saved = saveRegression(small, bug, corpus, o.seed).file;
+        }
+        r.bugs.push(report);
+      }
+      if (o.cliEvery > 0 && index % o.cliEvery === 0) {
+        const run = cliRun(c, ctx, cliDir);
+        if (run) {
+          r.cli.runs++;
+          r.cli.maxMs = Math.max(r.cli.maxMs, run.ms);
+          r.cli.maxRssKb = Math.max(r.cli.maxRssKb, run.rssKb ?? 0);
+          const code = String(run.status ?? run.signal);
+          r.cli.exitCodes[code] = (r.cli.exitCodes[code] ?? 0) + 1;
+          for (const p of cliProblems(run, 10_000)) r.cli.problems.push(`case ${index}: ${p}`);
+        }
+      }
+    }
+    Atomics.store(current, 0, -1);
+    parentPort!.postMessage(r);
+  });
+  parentPort!.postMessage('ready');
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const chunks = Math.ceil(o.runs / o.chunk);
+  console.log(`btfcheck fuzz: ${o.runs} cases, seed ${o.seed}, ${o.jobs} workers, ${o.real} real modules, CLI every ${o.cliEvery}, budget ${CASE_BUDGET_MS} ms/case`);
+  const t0 = Date.now();
+  const total = {
+    cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxHeapGrowth: 0, retimed: 0, outcomes: {} as Record<string, number>, exitCodes: {} as Record<string, number>,
+    bugs: [] as BugReport[], cli: { runs: 0, maxMs: 0, maxRssKb: 0, exitCodes: {} as Record<string, number>, problems: [] as string[] },
+    peakRss: 0,
+  };
+  const add = (into: Record<string, number>, from: Record<string, number>) => { for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v; };
+  let nextChunk = 0;
+  let corpusForReplay: Corpus | undefined;
+
+  await new Promise<void>((resolveAll) => {
+    let running = 0;
+    /** Starts a worker; `resume` first finishes a chunk whose worker was lost, after the lost case. */
+    const start = (resume?: { chunk: number; from: number }): void => {
+      const slots = new SharedArrayBuffer(8);
+      const current = new Int32Array(slots);
+      Atomics.store(current, 0, -1);
+      // The worker is this file, loaded through tsx's loader (a worker does not inherit it).
+      const boot = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+      const worker = new Worker(boot, {
+        eval: true, workerData: { options: o, slots },
+        resourceLimits: { maxOldGenerationSizeMb: o.heapMb },
+      });
+      running++;
+      let assigned: number | null = null;
+      let stopping = false;
+      let done = false;
+      const give = (chunk: number, from = 0): void => { assigned = chunk; worker.postMessage({ chunk, from }); };
+      const next = (): void => {
+        if (nextChunk < chunks) give(nextChunk++);
+        else { assigned = null; stopping = true; worker.postMessage('stop'); }
+      };
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        clearInterval(watch);
+        running--;
+        if (running === 0) resolveAll();
+      };
+      // A case that hangs or exhausts the heap: record it; a fresh worker resumes after it.
+      const lost = (why: string): void => {
+        const index = Atomics.load(current, 0);
+        const chunk = assigned;
+        finish();
+        if (chunk === null || index < 0) {
+          console.error(`worker lost outside a case: ${why}`);
+          process.exitCode = 2;
+          return;
+        }
+        corpusForReplay ??= loadCorpus({ realModules: o.real });
+        const c = chunkCases(corpusForReplay, o, chunk)[index - chunk * o.chunk];
+        total.bugs.push({ index, signature: why, message: why, fuzzCase: JSON.stringify(c) });
+        total.cases += 1;
+        console.log(`BUG case ${index}: ${why}: ${JSON.stringify(c).slice(0, 300)}`);
+        const from = index - chunk * o.chunk + 1;
+        start(from < Math.min(o.chunk, o.runs - chunk * o.chunk) ? { chunk, from } : undefined);
+      };
+      const watch = setInterval(() => {
+        const index = Atomics.load(current, 0);
+        const since = Date.now() - t0 - Atomics.load(current, 1);
+        if (index >= 0 && since > o.hangMs) {
+          void worker.terminate();
+          lost(`hang: case still running after ${o.hangMs} ms`);
+        }
+      }, 500);
+      worker.on('message', (msg: 'ready' | ChunkResult) => {
+        if (msg === 'ready') {
+          if (resume) give(resume.chunk, resume.from);
+          else next();
+          return;
+        }
+        total.cases += msg.cases;
+        total.totalMs += msg.totalMs;
+        if (msg.maxMs > total.maxMs) { total.maxMs = msg.maxMs; total.maxCase = msg.maxCase; }
+        total.maxHeapGrowth = Math.max(total.maxHeapGrowth, msg.maxHeapGrowth);
+        total.retimed += msg.retimed;
+        add(total.outcomes, msg.outcomes);
+        add(total.exitCodes, msg.exitCodes);
+        total.bugs.push(...msg.bugs);
+        total.cli.runs += msg.cli.runs;
+        total.cli.maxMs = Math.max(total.cli.maxMs, msg.cli.maxMs);
+        total.cli.maxRssKb = Math.max(total.cli.maxRssKb, msg.cli.maxRssKb);
+        add(total.cli.exitCodes, msg.cli.exitCodes);
+        total.cli.problems.push(...msg.cli.problems);
+        for (const b of msg.bugs) console.log(`BUG case ${b.index}: ${b.message.split('\n')[0].slice(0, 300)}${b.saved ? ` (saved ${b.saved})` : ''}`);
+        const rate = total.cases / ((Date.now() - t0) / 1000);
+        console.log(`${total.cases}/${o.runs} cases, ${rate.toFixed(0)}/s, max ${total.maxMs.toFixed(0)} ms, rss ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB, failures ${total.bugs.length}`);
+        next();
+      });
+      worker.on('error', (e) => { if (!done && !stopping) lost(`worker died: ${(e as Error).message.split('\n')[0]}`); });
+      worker.on('exit', () => finish());
+    };
+    for (let j = 0; j < Math.min(o.jobs, chunks); j++) start();
+  });
+
+  const secs = (Date.now() - t0) / 1000;
+  total.peakRss = process.resourceUsage().maxRSS * 1024;
+  const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+  console.log('');
+  console.log(`cases            ${total.cases} in ${secs.toFixed(0)} s (${(total.cases / secs).toFixed(0)} cases/s, ${o.jobs} workers)`);
+  console.log(`per case         mean ${(total.totalMs / Math.max(1, total.cases)).toFixed(1)} ms, max ${total.maxMs.toFixed(0)} ms (budget ${CASE_BUDGET_MS} ms; ${total.retimed} over it once and under it when run again)`);
+  console.log(`slowest case     ${total.maxCase}`);
+  console.log(`memory           peak RSS ${mib(total.peakRss)} (all workers, one process); max heap growth in one case ${mib(total.maxHeapGrowth)}`);
+  console.log(`outcomes         ${JSON.stringify(total.outcomes)}`);
+  console.log(`exit codes       ${JSON.stringify(total.exitCodes)} (as the CLI would exit for that one file)`);
+  console.log(`CLI              ${total.cli.runs} runs, exit codes ${JSON.stringify(total.cli.exitCodes)}, max ${total.cli.maxMs.toFixed(0)} ms, peak child RSS ${(total.cli.maxRssKb / 1024).toFixed(0)} MiB`);
+  const bySig = new Map<string, number>();
+  for (const b of total.bugs) bySig.set(b.signature, (bySig.get(b.signature) ?? 0) + 1);
+  console.log(`failures         ${total.bugs.length}${bySig.size ? ': ' + JSON.stringify(Object.fromEntries(bySig)) : ''}`);
+  for (const p of total.cli.problems.slice(0, 20)) console.log(`CLI problem      ${p}`);
+  for (const b of total.bugs.slice(0, 20)) console.log(`failure          case ${b.index} (seed ${o.seed}): ${b.signature}\n                 ${b.fuzzCase.slice(0, 300)}`);
+  process.exitCode = total.bugs.length || total.cli.problems.length ? 1 : 0;
+}
+
+if (isMainThread) {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 2;
+  });
+} else {
+  void workerMain();
+}
