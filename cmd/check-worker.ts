@@ -1,14 +1,12 @@
 /** A worker thread of `check`: parses the base once, then checks batches of module files. */
 import { workerData } from 'node:worker_threads';
 import { ModuleResult } from '../lib/check.js';
-import { checkOneFile, prepareContext, PreparedContext, WorkerContext } from './run-checks.js';
+import { checkFiles, prepareContext, PreparedContext, WorkerContext } from './run-checks.js';
 
 let state: Promise<PreparedContext> | undefined;
 
 export default async function checkBatch(files: string[]): Promise<ModuleResult[]> {
   state ??= prepareContext(workerData as WorkerContext);
   const ready = await state;
-  const out: ModuleResult[] = [];
-  for (const f of files) out.push(await checkOneFile(f, ready));
-  return out;
+  return checkFiles(files, ready);
 }

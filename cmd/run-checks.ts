@@ -11,7 +11,7 @@ import { ChecksumManifest, lookupManifest, parseManifest } from '../lib/checksum
 import { errorMessage, UsageError } from './common.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expandModulePaths, loadBase, loadModule, LoadedBase } from './io/index.js';
+import { expandModulePaths, loadBase, loadModule, LoadedBase, LoadedModule } from './io/index.js';
 import { Progress } from './progress.js';
 
 /** Below this many modules, workers cost more than they save. */
@@ -78,9 +78,10 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
   let checked: ModuleResult[];
   if (files.length < WORKER_THRESHOLD || jobs === 1) {
     checked = [];
-    for (const f of files) {
-      checked.push(await checkOneFile(f, state));
-      progress.tick();
+    for (let i = 0; i < files.length; i += BATCH) {
+      const batch = await checkFiles(files.slice(i, i + BATCH), state);
+      checked.push(...batch);
+      for (let k = 0; k < batch.length; k++) progress.tick();
     }
   } else {
     checked = await checkShared(files, ctx, state, jobs - 1, progress);
@@ -162,9 +163,22 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase, repo
   };
 }
 
-export async function checkOneFile(file: string, state: PreparedContext): Promise<ModuleResult> {
+/**
+ * Checks files in order while all of them load at once: compressed modules then decompress on
+ * libuv's thread pool while this thread checks the ones already loaded.
+ */
+export async function checkFiles(files: string[], state: PreparedContext): Promise<ModuleResult[]> {
+  const loads = files.map((f) => loadModule(f));
+  // Rejections are handled in checkLoaded, in order; mark them handled now so none is reported early.
+  for (const l of loads) l.catch(() => undefined);
+  const out: ModuleResult[] = [];
+  for (let i = 0; i < files.length; i++) out.push(await checkLoaded(files[i], loads[i], state));
+  return out;
+}
+
+async function checkLoaded(file: string, loading: Promise<LoadedModule>, state: PreparedContext): Promise<ModuleResult> {
   try {
-    const m = await loadModule(file);
+    const m = await loading;
     const stored = m.storedChecksum ?? (state.manifest ? lookupManifest(state.manifest, file) : undefined);
     return checkModule(state.base.btf, file, m.name, m.btf, state.options, {
       distilledBase: m.btfBase, stored, storedError: m.storedChecksumError,
@@ -212,8 +226,7 @@ async function checkShared(files: string[], ctx: WorkerContext, state: PreparedC
   const mainLoop = async () => {
     while (next < batches.length) {
       const i = next++;
-      const out: ModuleResult[] = [];
-      for (const f of batches[i]) out.push(await checkOneFile(f, state));
+      const out = await checkFiles(batches[i], state);
       done[i] = out;
       tick(out.length);
       // Let the workers' results and requests through between batches.
