@@ -13,7 +13,7 @@ import { Kind, KIND_NAMES } from '../lib/btf/kinds.js';
 import { emulateModuleLoad, kernelSeries, KERNEL_VERSIONS, KernelVerdict, KernelVersion } from '../lib/kernel/index.js';
 import { KIND_OPS } from '../rules/kernel/kinds.js';
 import { KERNEL_RULES } from '../rules/kernel/versions.js';
-import { BtfBuilder, smallBase } from './helpers/btf-builder.js';
+import { addEveryKind, BtfBuilder, smallBase } from './helpers/btf-builder.js';
 
 const MOD = 'testmod';
 const MISMATCH = 'Kernel module BTF mismatch detected, BTF debug info may be unavailable for some modules';
@@ -93,25 +93,7 @@ function rawBtf(h: { magic?: number; version?: number; flags?: number; hdrLen?: 
 describe('accepting', () => {
   it('accepts valid split BTF of every kind silently in both kernels', () => {
     const b = split();
-    const int = b.int('myint', 4, 32, 1);
-    const s = b.struct('mystruct', 16, [{ name: 'a', type: int, bitsOffset: 0 }, { name: 'l', type: ids.listHead, bitsOffset: 0 }]);
-    const ptr = b.ptr(s);
-    b.typedef('mystruct_t', s);
-    b.modifier(Kind.CONST, ptr);
-    b.modifier(Kind.VOLATILE, int);
-    b.modifier(Kind.RESTRICT, ptr);
-    b.typeTag('user', int);
-    b.array(int, ids.int, 4);
-    b.struct('', 4, [{ name: 'x', type: int, bitsOffset: 0 }], true);
-    b.enum('e', 4, [['E_A', 0], ['E_B', -1]], true);
-    b.enum64('e64', 8, [['E64_A', 1n << 40n]]);
-    b.fwd('later');
-    const proto = b.funcProto(int, [{ name: 'p', type: ptr }, { type: 0 }]);
-    b.func('myfunc', proto, 1);
-    const v = b.variable('myvar', int, 1);
-    b.datasec('.data', 8, [{ type: v, offset: 0, size: 4 }]);
-    b.float('double', 8);
-    b.declTag('tag', v, -1);
+    addEveryKind(b, ids);
     const mod = b.build();
     for (const version of KERNEL_VERSIONS) {
       for (const allow of [true, false]) {

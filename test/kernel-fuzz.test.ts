@@ -5,9 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../lib/btf/btf.js';
-import { Kind } from '../lib/btf/kinds.js';
 import { emulateModuleLoad, KERNEL_VERSIONS, KernelVerdict } from '../lib/kernel/index.js';
-import { BtfBuilder, smallBase } from './helpers/btf-builder.js';
+import { addEveryKind, BtfBuilder, smallBase } from './helpers/btf-builder.js';
 
 const { builder: baseBuilder, ids } = smallBase();
 const base = Btf.parseBase(baseBuilder.build());
@@ -15,23 +14,7 @@ const base = Btf.parseBase(baseBuilder.build());
 /** A valid module using every kind, to mutate. */
 function validModule(): Uint8Array {
   const b = BtfBuilder.splitOf(baseBuilder);
-  const int = b.int('myint', 4, 32, 1);
-  const s = b.struct('mystruct', 16, [{ name: 'a', type: int, bitsOffset: 0 }, { name: 'f', type: int, bitsOffset: 32, bitfieldSize: 3 }]);
-  const ptr = b.ptr(s);
-  b.typedef('mystruct_t', s);
-  b.modifier(Kind.CONST, ptr);
-  b.typeTag('user', int);
-  b.array(int, ids.int, 4);
-  b.struct('', 4, [{ name: 'x', type: int, bitsOffset: 0 }], true);
-  b.enum('e', 4, [['E_A', 0], ['E_B', 1]]);
-  b.enum64('e64', 8, [['E64_A', 1n << 40n]]);
-  b.fwd('later');
-  const proto = b.funcProto(int, [{ name: 'p', type: ptr }, { type: 0 }]);
-  b.func('myfunc', proto, 1);
-  const v = b.variable('myvar', int, 1);
-  b.datasec('.data', 8, [{ type: v, offset: 0, size: 4 }]);
-  b.float('double', 8);
-  b.declTag('tag', v, -1);
+  addEveryKind(b, ids);
   return b.build();
 }
 

@@ -226,3 +226,30 @@ export function permuteTypes(raw: Uint8Array, seed = 1, order?: number[]): Uint8
   out.set(raw.subarray(typeOff + typeLen), w);
   return out;
 }
+
+/**
+ * Adds one valid type of every kind to split builder `b`, some referring into the base built by
+ * smallBase() (`baseIds`): the module that kernel and fuzz tests start from.
+ */
+export function addEveryKind(b: BtfBuilder, baseIds: Record<string, number>): void {
+  const int = b.int('myint', 4, 32, 1);
+  const s = b.struct('mystruct', 16, [{ name: 'a', type: int, bitsOffset: 0 }, { name: 'f', type: int, bitsOffset: 32, bitfieldSize: 3 }]);
+  const ptr = b.ptr(s);
+  b.typedef('mystruct_t', s);
+  b.modifier(Kind.CONST, ptr);
+  b.modifier(Kind.VOLATILE, int);
+  b.modifier(Kind.RESTRICT, ptr);
+  b.typeTag('user', int);
+  b.array(int, baseIds.int, 4);
+  b.struct('', 4, [{ name: 'x', type: int, bitsOffset: 0 }], true);
+  b.enum('e', 4, [['E_A', 0], ['E_B', -1]], true);
+  b.enum64('e64', 8, [['E64_A', 1n << 40n]]);
+  b.fwd('later');
+  const proto = b.funcProto(int, [{ name: 'p', type: ptr }, { type: 0 }]);
+  b.func('myfunc', proto, 1);
+  const v = b.variable('myvar', int, 1);
+  b.datasec('.data', 8, [{ type: v, offset: 0, size: 4 }]);
+  b.float('double', 8);
+  b.declTag('tag', v, -1);
+  b.struct('uses_base', 24, [{ name: 'l', type: baseIds.listHead, bitsOffset: 0 }, { name: 'd', type: baseIds.pListHead, bitsOffset: 128 }]);
+}
