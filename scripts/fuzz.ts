@@ -1,6 +1,6 @@
 /**
  * The long fuzz run (issue 5, acceptance 1): `npm run fuzz -- --runs 100000 [--seed S] [--jobs J]
- * [--real M] [--cli-every K] [--no-save] [--only module|file|base|btf|explain]`.
+ * [--real M] [--cli-every K] [--no-save] [--report FILE] [--only module|file|base|btf|explain]`.
  *
  * Cases come from test/fuzz (fast-check generators over real modules and bases from samples/ and,
  * with --real, M modules from the real-kernel cache). Worker threads run them in-process; a
@@ -34,6 +34,8 @@ interface Options {
   chunk: number;
   hangMs: number;
   heapMb: number;
+  /** Writes every number and failure (whole cases) as JSON here. */
+  report?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -54,6 +56,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--hang-ms') o.hangMs = next();
     else if (a === '--heap-mb') o.heapMb = next();
     else if (a === '--no-save') o.save = false;
+    else if (a === '--report') o.report = argv[++i];
     else if (a === '--only') o.only = argv[++i] as FuzzCase['t'];
     else throw new Error(`unknown option ${a} (see the comment at the top of scripts/fuzz.ts)`);
   }
@@ -107,12 +110,16 @@ function cliRun(c: FuzzCase, ctx: FuzzContext, dir: string): ReturnType<typeof r
 }
 
 async function workerMain(): Promise<void> {
-  const { options: o, slots } = workerData as { options: Options; slots: SharedArrayBuffer };
+  const { options: o, slots, epoch } = workerData as { options: Options; slots: SharedArrayBuffer; epoch: number };
   const current = new Int32Array(slots);
   const corpus = loadCorpus({ realModules: o.real });
   const ctx = await createContext(corpus);
   const cliDir = fs.mkdtempSync(path.join(ctx.scratch.dir, 'cli-'));
-  const t0 = Date.now();
+  /** Marks the start of a unit of work on case `index` (a run, a minimizing attempt, a CLI run), in ms since the run's epoch. */
+  const beat = (index: number): void => {
+    Atomics.store(current, 1, Date.now() - epoch);
+    Atomics.store(current, 0, index);
+  };
   parentPort!.on('message', async (msg: { chunk: number; from: number } | 'stop') => {
     if (msg === 'stop') { ctx.scratch.remove(); process.exit(0); }
     const cases = chunkCases(corpus, o, msg.chunk);
@@ -122,8 +129,7 @@ async function workerMain(): Promise<void> {
     };
     for (let k = msg.from; k < cases.length; k++) {
       const index = msg.chunk * o.chunk + k;
-      Atomics.store(current, 0, index);
-      Atomics.store(current, 1, Date.now() - t0);
+      beat(index);
       const c = cases[k];
       r.cases++;
       try {
@@ -140,13 +146,14 @@ async function workerMain(): Promise<void> {
         const bug = e instanceof FuzzBug ? e : new FuzzBug('harness', String(e));
         const report: BugReport = { index, signature: bug.signature, message: bug.message.slice(0, 2000), fuzzCase: JSON.stringify(c) };
         if (o.save && !r.bugs.some((b) => b.signature === bug.signature)) {
-          const small = await minimize(c, bug.signature, ctx);
+          const small = await minimize(c, bug.signature, ctx, 200, () => beat(index));
           report.fuzzCase = JSON.stringify(small);
           report.saved = saveRegression(small, bug, corpus, o.seed).file;
         }
         r.bugs.push(report);
       }
       if (o.cliEvery > 0 && index % o.cliEvery === 0) {
+        beat(index);
         const run = cliRun(c, ctx, cliDir);
         if (run) {
           r.cli.runs++;
@@ -219,7 +226,9 @@ async function main(): Promise<void> {
         }
         corpusForReplay ??= loadCorpus({ realModules: o.real });
         const c = chunkCases(corpusForReplay, o, chunk)[index - chunk * o.chunk];
-        total.bugs.push({ index, signature: why, message: why, fuzzCase: JSON.stringify(c) });
+        const report: BugReport = { index, signature: why, message: why, fuzzCase: JSON.stringify(c) };
+        if (o.save) report.saved = saveRegression(c, new FuzzBug(why, ''), corpusForReplay, o.seed).file;
+        total.bugs.push(report);
         total.cases += 1;
         console.log(`BUG case ${index}: ${why}: ${JSON.stringify(c).slice(0, 300)}`);
         const from = index - chunk * o.chunk + 1;
@@ -279,6 +288,7 @@ async function main(): Promise<void> {
   console.log(`failures         ${total.bugs.length}${bySig.size ? ': ' + JSON.stringify(Object.fromEntries(bySig)) : ''}`);
   for (const p of total.cli.problems.slice(0, 20)) console.log(`CLI problem      ${p}`);
   for (const b of total.bugs.slice(0, 20)) console.log(`failure          case ${b.index} (seed ${o.seed}): ${b.signature}\n                 ${b.fuzzCase.slice(0, 300)}`);
+  if (o.report) fs.writeFileSync(o.report, JSON.stringify({ options: o, seconds: secs, ...total }, null, 1) + '\n');
   process.exitCode = total.bugs.length || total.cli.problems.length ? 1 : 0;
 }
 

@@ -110,11 +110,12 @@ export async function failureOf(c: FuzzCase, ctx: FuzzContext): Promise<FuzzBug 
 }
 
 /** Greedy minimization: keeps any smaller variant that fails with the same signature. */
-export async function minimize(c: FuzzCase, signature: string, ctx: FuzzContext, maxSteps = 200): Promise<FuzzCase> {
+export async function minimize(c: FuzzCase, signature: string, ctx: FuzzContext, maxSteps = 200, onAttempt?: () => void): Promise<FuzzCase> {
   let best = c;
   for (let step = 0, improved = true; improved && step < maxSteps; step++) {
     improved = false;
     for (const smaller of shrinkCandidates(best)) {
+      onAttempt?.();
       if ((await failureOf(smaller, ctx))?.signature === signature) {
         best = smaller;
         improved = true;
