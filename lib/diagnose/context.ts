@@ -458,17 +458,30 @@ export class FindingContext {
 
   /** The type `id` leads to through typedefs and qualifiers: its id, or undefined (dangling or a cycle). */
   resolveModifiers(id: number): number | undefined {
+    // Every id walked through is remembered with the result (-1: none), so members pointing
+    // anywhere into one 100k-long chain cost the chain once, not once each (hostile modules:
+    // 65k members x 100k links was a minute).
+    const memo = (this.resolvedMemo ??= new Map<number, number>());
+    const path: number[] = [];
     let cur = id;
+    let result: number | undefined;
     // A chain longer than the number of types must contain a cycle.
-    for (let steps = 0; steps <= this.nrTypes; steps++) {
-      if (cur === 0) return 0;
+    for (let steps = 0; ; steps++) {
+      const known = memo.get(cur);
+      if (known !== undefined) { result = known < 0 ? undefined : known; break; }
+      if (steps > this.nrTypes) { result = undefined; break; }
+      if (cur === 0) { result = 0; break; }
       const kind = this.kindOf(cur);
-      if (kind === undefined) return undefined;
-      if (!isModifier(kind)) return cur;
+      if (kind === undefined) { result = undefined; break; }
+      if (!isModifier(kind)) { result = cur; break; }
+      path.push(cur);
       cur = this.sizeOrTypeOf(cur);
     }
-    return undefined;
+    for (const p of path) memo.set(p, result ?? -1);
+    return result;
   }
+
+  private resolvedMemo?: Map<number, number>;
 
   private memoGet(id: number): number {
     if (id >= this.startId) return this.splitSizes[id - this.startId];
