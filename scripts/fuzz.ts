@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { caseArb, FuzzCase, materialize } from '../test/fuzz/cases.js';
 import { cliProblems, runCliCase } from '../test/fuzz/cli.js';
 import { Corpus, loadCorpus } from '../test/fuzz/corpus.js';
-import { CASE_BUDGET_MS, createContext, FuzzContext, minimize, runCase, saveRegression } from '../test/fuzz/harness.js';
+import { CASE_BUDGET_MS, createContext, FuzzContext, minimize, runCase, saveRegression, threadCpuMs } from '../test/fuzz/harness.js';
 import { FuzzBug } from '../test/fuzz/targets.js';
 
 const TSX_API = import.meta.resolve('tsx/esm/api');
@@ -76,6 +76,7 @@ interface ChunkResult {
   totalMs: number;
   maxMs: number;
   maxCase: string;
+  maxWallMs: number;
   maxHeapGrowth: number;
   /** Cases over the budget on a first run and under it on a second (a busy machine). */
   retimed: number;
@@ -118,13 +119,14 @@ async function workerMain(): Promise<void> {
   /** Marks the start of a unit of work on case `index` (a run, a minimizing attempt, a CLI run), in ms since the run's epoch. */
   const beat = (index: number): void => {
     Atomics.store(current, 1, Date.now() - epoch);
+    Atomics.store(current, 2, threadCpuMs() ?? -1);
     Atomics.store(current, 0, index);
   };
   parentPort!.on('message', async (msg: { chunk: number; from: number } | 'stop') => {
     if (msg === 'stop') { ctx.scratch.remove(); process.exit(0); }
     const cases = chunkCases(corpus, o, msg.chunk);
     const r: ChunkResult = {
-      chunk: msg.chunk, cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxHeapGrowth: 0, retimed: 0, outcomes: {}, exitCodes: {}, bugs: [],
+      chunk: msg.chunk, cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxWallMs: 0, maxHeapGrowth: 0, retimed: 0, outcomes: {}, exitCodes: {}, bugs: [],
       cli: { runs: 0, maxMs: 0, maxRssKb: 0, exitCodes: {}, problems: [] },
     };
     for (let k = msg.from; k < cases.length; k++) {
@@ -136,6 +138,7 @@ async function workerMain(): Promise<void> {
         const run = await runCase(c, ctx);
         r.totalMs += run.ms;
         if (run.ms > r.maxMs) { r.maxMs = run.ms; r.maxCase = JSON.stringify(c).slice(0, 400); }
+        r.maxWallMs = Math.max(r.maxWallMs, run.wallMs);
         r.maxHeapGrowth = Math.max(r.maxHeapGrowth, run.heapGrowth);
         if (run.retimed) r.retimed++;
         const key = `${run.target}:${run.outcome}`;
@@ -168,7 +171,10 @@ async function workerMain(): Promise<void> {
     Atomics.store(current, 0, -1);
     parentPort!.postMessage(r);
   });
-  parentPort!.postMessage('ready');
+  // This thread's id, so the watchdog can read its CPU time from /proc while it is busy.
+  let tid = 0;
+  try { tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop()); } catch { /* not Linux */ }
+  parentPort!.postMessage({ ready: tid });
 }
 
 async function main(): Promise<void> {
@@ -177,7 +183,7 @@ async function main(): Promise<void> {
   console.log(`btfcheck fuzz: ${o.runs} cases, seed ${o.seed}, ${o.jobs} workers, ${o.real} real modules, CLI every ${o.cliEvery}, budget ${CASE_BUDGET_MS} ms/case`);
   const t0 = Date.now();
   const total = {
-    cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxHeapGrowth: 0, retimed: 0, outcomes: {} as Record<string, number>, exitCodes: {} as Record<string, number>,
+    cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxWallMs: 0, maxHeapGrowth: 0, retimed: 0, outcomes: {} as Record<string, number>, exitCodes: {} as Record<string, number>,
     bugs: [] as BugReport[], cli: { runs: 0, maxMs: 0, maxRssKb: 0, exitCodes: {} as Record<string, number>, problems: [] as string[] },
     peakRss: 0,
   };
@@ -189,7 +195,7 @@ async function main(): Promise<void> {
     let running = 0;
     /** Starts a worker; `resume` first finishes a chunk whose worker was lost, after the lost case. */
     const start = (resume?: { chunk: number; from: number }): void => {
-      const slots = new SharedArrayBuffer(8);
+      const slots = new SharedArrayBuffer(12);
       const current = new Int32Array(slots);
       Atomics.store(current, 0, -1);
       // The worker is this file, loaded through tsx's loader (a worker does not inherit it).
@@ -218,10 +224,10 @@ async function main(): Promise<void> {
       const lost = (why: string): void => {
         const index = Atomics.load(current, 0);
         const chunk = assigned;
-        finish();
         if (chunk === null || index < 0) {
           console.error(`worker lost outside a case: ${why}`);
           process.exitCode = 2;
+          finish();
           return;
         }
         corpusForReplay ??= loadCorpus({ realModules: o.real });
@@ -232,18 +238,27 @@ async function main(): Promise<void> {
         total.cases += 1;
         console.log(`BUG case ${index}: ${why}: ${JSON.stringify(c).slice(0, 300)}`);
         const from = index - chunk * o.chunk + 1;
+        // The replacement starts before this one counts as finished, so the run does not end early.
         start(from < Math.min(o.chunk, o.runs - chunk * o.chunk) ? { chunk, from } : undefined);
+        finish();
       };
+      // A hang is --hang-ms of the worker thread's own CPU time on one case (a niced fuzzer on a
+      // busy machine can wait long for a core), or 20x that in wall time where /proc is missing.
+      let tid = 0;
       const watch = setInterval(() => {
         const index = Atomics.load(current, 0);
-        const since = Date.now() - t0 - Atomics.load(current, 1);
-        if (index >= 0 && since > o.hangMs) {
+        if (index < 0) return;
+        const wall = Date.now() - t0 - Atomics.load(current, 1);
+        const cpuStart = Atomics.load(current, 2);
+        const cpuNow = tid && cpuStart >= 0 ? threadCpuMs(`/proc/self/task/${tid}/stat`) : null;
+        if (cpuNow !== null ? cpuNow - cpuStart > o.hangMs : wall > 20 * o.hangMs) {
           void worker.terminate();
-          lost(`hang: case still running after ${o.hangMs} ms`);
+          lost(`hang: case still running after ${o.hangMs} ms of CPU time`);
         }
       }, 500);
-      worker.on('message', (msg: 'ready' | ChunkResult) => {
-        if (msg === 'ready') {
+      worker.on('message', (msg: { ready: number } | ChunkResult) => {
+        if ('ready' in msg) {
+          tid = msg.ready;
           if (resume) give(resume.chunk, resume.from);
           else next();
           return;
@@ -253,6 +268,7 @@ async function main(): Promise<void> {
         if (msg.maxMs > total.maxMs) { total.maxMs = msg.maxMs; total.maxCase = msg.maxCase; }
         total.maxHeapGrowth = Math.max(total.maxHeapGrowth, msg.maxHeapGrowth);
         total.retimed += msg.retimed;
+        total.maxWallMs = Math.max(total.maxWallMs, msg.maxWallMs);
         add(total.outcomes, msg.outcomes);
         add(total.exitCodes, msg.exitCodes);
         total.bugs.push(...msg.bugs);
@@ -277,7 +293,7 @@ async function main(): Promise<void> {
   const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
   console.log('');
   console.log(`cases            ${total.cases} in ${secs.toFixed(0)} s (${(total.cases / secs).toFixed(0)} cases/s, ${o.jobs} workers)`);
-  console.log(`per case         mean ${(total.totalMs / Math.max(1, total.cases)).toFixed(1)} ms, max ${total.maxMs.toFixed(0)} ms (budget ${CASE_BUDGET_MS} ms; ${total.retimed} over it once and under it when run again)`);
+  console.log(`per case         CPU time of the thread: mean ${(total.totalMs / Math.max(1, total.cases)).toFixed(1)} ms, max ${total.maxMs.toFixed(0)} ms; max wall time ${total.maxWallMs.toFixed(0)} ms (budget ${CASE_BUDGET_MS} ms; ${total.retimed} over it once and under it when run again)`);
   console.log(`slowest case     ${total.maxCase}`);
   console.log(`memory           peak RSS ${mib(total.peakRss)} (all workers, one process); max heap growth in one case ${mib(total.maxHeapGrowth)}`);
   console.log(`outcomes         ${JSON.stringify(total.outcomes)}`);

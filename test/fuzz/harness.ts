@@ -53,7 +53,9 @@ export async function createContext(corpus: Corpus): Promise<FuzzContext> {
 
 export interface CaseRun {
   outcome: Outcome;
+  /** CPU time of the running thread (wall time where that cannot be read). */
   ms: number;
+  wallMs: number;
   /** Heap and array-buffer growth over the case, in bytes (at its end, without forcing GC). */
   heapGrowth: number;
   target: Materialized['target'];
@@ -62,6 +64,21 @@ export interface CaseRun {
 }
 
 const heapNow = (): number => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+
+/**
+ * CPU time of the calling thread in ms (Linux: /proc/thread-self/stat, 10 ms ticks), or null.
+ * Cases are timed by it: on two shared cores a niced fuzzer can wait seconds for a core, and
+ * waiting is not the input's doing.
+ */
+export function threadCpuMs(stat = '/proc/thread-self/stat'): number | null {
+  try {
+    const text = fs.readFileSync(stat, 'latin1');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14, 15)
+  } catch {
+    return null;
+  }
+}
 
 export async function runMaterialized(m: Materialized, ctx: FuzzContext): Promise<{ outcome: Outcome }> {
   const base = ctx.bases.get(m.base) ?? ctx.bases.get('small')!;
@@ -77,6 +94,7 @@ export async function runMaterialized(m: Materialized, ctx: FuzzContext): Promis
 export async function runCase(c: FuzzCase, ctx: FuzzContext, retry = false): Promise<CaseRun> {
   const m = materialize(c, ctx.corpus);
   const heap0 = heapNow();
+  const cpu0 = threadCpuMs();
   const t0 = performance.now();
   let outcome: Outcome;
   try {
@@ -85,7 +103,9 @@ export async function runCase(c: FuzzCase, ctx: FuzzContext, retry = false): Pro
     if (e instanceof FuzzBug) throw e;
     throw new FuzzBug(`${m.target}: uncaught ${e instanceof Error ? e.constructor.name : typeof e}`, e instanceof Error ? `${e.message}\n${e.stack}` : String(e));
   }
-  let ms = performance.now() - t0;
+  const wallMs = performance.now() - t0;
+  const cpu1 = threadCpuMs();
+  let ms = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : wallMs;
   const heapGrowth = heapNow() - heap0;
   let retimed = false;
   if (ms > CASE_BUDGET_MS && !retry) {
@@ -96,7 +116,7 @@ export async function runCase(c: FuzzCase, ctx: FuzzContext, retry = false): Pro
     ms = again.ms;
   }
   if (ms > CASE_BUDGET_MS) throw new FuzzBug(`${m.target}: over ${CASE_BUDGET_MS} ms`, `${ms.toFixed(0)} ms`);
-  return { outcome, ms, heapGrowth, target: m.target, retimed };
+  return { outcome, ms, wallMs, heapGrowth, target: m.target, retimed };
 }
 
 /** The signature of the failure of `c`, or null when it passes. */
