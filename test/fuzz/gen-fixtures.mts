@@ -1,9 +1,11 @@
+/**
+ * Re-makes the hand-made files in test/fixtures/fuzz-regressions/ (inputs of bugs fuzzing found,
+ * shrunk by hand or rebuilt small): `npx tsx test/fuzz/gen-fixtures.mts`. Needs the xz tool.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
-import { xz } from '@napi-rs/lzma';
 import { loadCorpus } from './corpus.js';
-import { REGRESSIONS_DIR, saveRegression } from './harness.js';
-import { FuzzBug } from './targets.js';
+import { REGRESSIONS_DIR } from './harness.js';
 import { FuzzCase } from './cases.js';
 import { BtfBuilder, smallBase } from '../helpers/btf-builder.js';
 import { moduleElf } from './corpus.js';
@@ -14,7 +16,8 @@ const save = (name: string, c: FuzzCase, sig: string) => { const m = materialize
 // (a) identity: a 100k chain of pointers as a base (xz)
 save('base-pointer-chain.base.xz', { t: 'btf', spec: { split: false, strings: [], types: [], chain: { length: 100000, kinds: [2], cyclic: false }, unterminated: [], header: {} }, as: 'base', container: 'none' }, 'base: over 2000 ms (abi joint identity, quadratic on a pointer chain)');
 // (b) graph names: 65k params naming one long string (xz)
-const stuck = JSON.parse(fs.readFileSync('/tmp/fz/btf-stuck.json', 'utf8'));
+// (the case as fuzzing found it, kept in the fixture's sidecar)
+const stuck = JSON.parse(fs.readFileSync(path.join(REGRESSIONS_DIR, 'base-long-name-params.base.xz.json'), 'utf8')).fuzzCase;
 save('base-long-name-params.base.xz', { ...stuck, container: 'none' }, 'base: over 2000 ms (abi name hashing per record)');
 // hand-made ones: raw bytes + sidecar
 function hand(name: string, bytes: Uint8Array, target: string, base: string, signature: string, fuzzCase: FuzzCase | null = null) {
@@ -42,4 +45,12 @@ function x(b: Uint8Array): Uint8Array { return new Uint8Array(spawnSync('xz', ['
   const lines: string[] = [];
   for (let i = 0; i < 400; i++) lines.push(`[ ${i}.000000] BPF: [${1000 + i}] STRUCT foo size=8 vlen=1`, `[ ${i}.000001] BPF: Invalid name`, `[ ${i}.000002] failed to validate module [ctr] BTF: -22`);
   hand('explain-flood.log', new TextEncoder().encode(lines.join('\n') + '\n'), 'explain', '6.1.0-47-cloud-amd64', 'explain: over 2000 ms (one diagnosis per failure)');
+}
+{ // (f) 65k union members pointing into a 100k modifier chain, for the diagnosis
+  const { builder: small } = smallBase();
+  const split = BtfBuilder.splitOf(small);
+  const first = split.nextId;
+  for (let i = 0; i < 100_000; i++) split.modifier(9, i === 99_999 ? 1 : split.nextId + 1); // VOLATILE chain to int
+  split.add({ kind: 5, vlen: 0xffff, sizeOrType: 4, extra: Array.from({ length: 0xffff * 3 }, (_, k) => (k % 3 === 1 ? first + ((k * 7) % 100_000) : 0)) });
+  hand('module-members-into-chain.ko.xz', x(moduleElf('chain_members', split.build())), 'module', 'small', 'check: over 2000 ms (diagnose resolved a modifier chain per member)');
 }
