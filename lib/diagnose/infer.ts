@@ -130,6 +130,7 @@ function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch
     for (let w = 0; w < walked; w++) state[walk[w]] = 2;
   }
   // Member sizes that the module alone determines (own types all the way down).
+  const sizes = new Map<number, number>();
   for (let i = 0; i < n; i++) {
     const kind = kinds[i];
     if (kind !== Kind.STRUCT && kind !== Kind.UNION) continue;
@@ -139,7 +140,7 @@ function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch
       const j = m.memberType(i, k) - start;
       const bitsOffset = m.memberBitsOffset(i, k);
       if (j < 0 || j >= n || m.memberBitfieldSize(i, k) > 0 || kinds[j] === Kind.INT || bitsOffset % 8 !== 0) continue;
-      const size = ownSize(m, j, start, n);
+      const size = ownSize(m, j, start, n, sizes);
       if (size < 0) continue;
       const at = bitsOffset / 8;
       if (at + size > structSize) { misfits++; continue; }
@@ -154,24 +155,41 @@ function scoreTypeStart(m: FindingContext, start: number, floor: number, scratch
   return { fitting, misfits, slack, forward };
 }
 
-/** The size of own type j when numbering from `start`, if own types alone determine it; else -1. */
-function ownSize(m: FindingContext, j0: number, start: number, n: number): number {
+/**
+ * The size of own type j when numbering from `start`, if own types alone determine it; else -1.
+ * Every type walked through is remembered in `memo` (per start), so many members pointing into
+ * one long or cyclic chain cost the chain once (hostile modules: 32k members x a 100k cyclic
+ * chain, for each start scored, was minutes).
+ */
+function ownSize(m: FindingContext, j0: number, start: number, n: number, memo: Map<number, number>): number {
+  const path: number[] = [];
   let j = j0;
-  let mult = 1;
+  let size = -1;
   for (let steps = 0; steps < n; steps++) {
+    const known = memo.get(j);
+    if (known !== undefined) { size = known; break; }
+    let end = true;
     switch (m.kinds[j]) {
       case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT:
-        return mult * m.ownSizeOrType(j);
-      case Kind.PTR: return mult * m.pointerSize;
-      case Kind.ARRAY: mult *= m.arrayNelems(j); break;
-      case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG: break;
-      default: return -1;
+        size = m.ownSizeOrType(j); break;
+      case Kind.PTR: size = m.pointerSize; break;
+      case Kind.ARRAY: case Kind.TYPEDEF: case Kind.CONST: case Kind.VOLATILE: case Kind.RESTRICT: case Kind.TYPE_TAG:
+        end = false; break;
+      default: size = -1;
     }
+    if (end) { memo.set(j, size); break; }
+    path.push(j);
     const next = chainTarget(m, j) - start;
-    if (next < 0 || next >= n) return -1;
+    if (next < 0 || next >= n) break;
     j = next;
   }
-  return -1;
+  // Back along the walk: each array multiplies the size below it.
+  for (let k = path.length - 1; k >= 0; k--) {
+    const p = path[k];
+    if (size >= 0 && m.kinds[p] === Kind.ARRAY) size *= m.arrayNelems(p);
+    memo.set(p, size);
+  }
+  return size;
 }
 
 /**
