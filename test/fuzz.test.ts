@@ -91,6 +91,16 @@ describe('found by fuzzing', () => {
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 
+  it('diagnose: 32k members pointing into a 100k cyclic typedef chain: inference walks it once per start (was minutes)', () => {
+    const split = BtfBuilder.splitOf(small);
+    const first = split.nextId;
+    for (let i = 0; i < 100_000; i++) split.typedef('t', i === 99_999 ? first : split.nextId + 1);
+    split.add({ kind: Kind.UNION, vlen: 32768, sizeOrType: 4, extra: Array.from({ length: 32768 * 3 }, (_, k) => (k % 3 === 1 ? first + ((k * 13) % 100_000) : 0)) });
+    const t0 = performance.now();
+    diagnoseModule(Btf.parseBase(small.build()), split.build());
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
   it('the builder writes 0xffff records without overflowing the stack', () => {
     const b = new BtfBuilder();
     const int = b.int('int', 4, 32, 1);
