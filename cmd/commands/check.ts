@@ -40,7 +40,7 @@ export const CHECK_OPTIONS = {
   'problems-only': { type: 'boolean', default: false, describe: 'text: list only modules with a problem (accepted ones are counted in the summary)' },
   diagnose: { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' },
   'fail-on': { type: 'string', choices: ['rejected', 'mismatch'], default: 'mismatch', describe: 'exit 1 on kernel rejections only, or also on silent mismatches' },
-  jobs: { alias: 'j', type: 'number', describe: 'worker threads for large module sets (default: CPU count)' },
+  jobs: { alias: 'j', type: 'number', describe: 'threads for large module sets (default: one per CPU on more than two CPUs, else 1)' },
   'max-findings': { type: 'number', default: 5, describe: 'findings listed per rule and module before one "and N more" line' },
 } as const;
 
