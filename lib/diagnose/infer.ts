@@ -277,16 +277,7 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
     } else {
       if (!worse(heapCounts[0], heapValues[0], count, v)) continue;
       // Replace the root and sift down.
-      at = 0;
-      for (;;) {
-        let child = 2 * at + 1;
-        if (child >= kept) break;
-        if (child + 1 < kept && worse(heapCounts[child + 1], heapValues[child + 1], heapCounts[child], heapValues[child])) child++;
-        if (!worse(heapCounts[child], heapValues[child], count, v)) break;
-        heapCounts[at] = heapCounts[child];
-        heapValues[at] = heapValues[child];
-        at = child;
-      }
+      at = siftDown(heapCounts, heapValues, kept, count, v);
     }
     heapCounts[at] = count;
     heapValues[at] = v;
@@ -297,16 +288,7 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
     top[kept - 1] = [heapValues[0], heapCounts[0]];
     const count = heapCounts[--kept];
     const v = heapValues[kept];
-    let at = 0;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= kept) break;
-      if (child + 1 < kept && worse(heapCounts[child + 1], heapValues[child + 1], heapCounts[child], heapValues[child])) child++;
-      if (!worse(heapCounts[child], heapValues[child], count, v)) break;
-      heapCounts[at] = heapCounts[child];
-      heapValues[at] = heapValues[child];
-      at = child;
-    }
+    const at = siftDown(heapCounts, heapValues, kept, count, v);
     heapCounts[at] = count;
     heapValues[at] = v;
   }
@@ -316,6 +298,24 @@ function topRuns(values: Float64Array, k: number): [number, number][] {
 /** Fewer votes, or as many for a larger value: ranked lower. */
 function worse(countA: number, valueA: number, countB: number, valueB: number): boolean {
   return countA < countB || (countA === countB && valueA > valueB);
+}
+
+/**
+ * Moves the hole at the root of a `kept`-entry heap (root = worst kept) down to where an entry
+ * (count, v) belongs, shifting better-placed children up; returns the hole's final index.
+ */
+function siftDown(heapCounts: Uint32Array, heapValues: Float64Array, kept: number, count: number, v: number): number {
+  let at = 0;
+  for (;;) {
+    let child = 2 * at + 1;
+    if (child >= kept) break;
+    if (child + 1 < kept && worse(heapCounts[child + 1], heapValues[child + 1], heapCounts[child], heapValues[child])) child++;
+    if (!worse(heapCounts[child], heapValues[child], count, v)) break;
+    heapCounts[at] = heapCounts[child];
+    heapValues[at] = heapValues[child];
+    at = child;
+  }
+  return at;
 }
 
 /** topRuns for many votes: sorts `values` in place and counts runs. */

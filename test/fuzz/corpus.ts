@@ -7,9 +7,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { xz } from '@napi-rs/lzma';
 import { nodeXzDecoder } from '../../cmd/io/index.js';
-import { Kind } from '../../lib/btf/kinds.js';
 import { maybeDecompress } from '../../lib/compress/index.js';
-import { BtfBuilder, smallBase } from '../helpers/btf-builder.js';
+import { addEveryKind, BtfBuilder, smallBase } from '../helpers/btf-builder.js';
 import { buildElf, ET_EXEC, latin1Bytes, thisModule } from '../helpers/elf-builder.js';
 import { ABIS, kernelsRoot } from '../helpers/kernels.js';
 
@@ -69,24 +68,7 @@ const decompress = (bytes: Uint8Array): Uint8Array => maybeDecompress(bytes, { x
 /** A module using every kind, split on the small base. */
 function builtModule(base: BtfBuilder, baseIds: Record<string, number>): Uint8Array {
   const b = BtfBuilder.splitOf(base);
-  const int = b.int('myint', 4, 32, 1);
-  const s = b.struct('mystruct', 16, [{ name: 'a', type: int, bitsOffset: 0 }, { name: 'f', type: int, bitsOffset: 32, bitfieldSize: 3 }]);
-  const ptr = b.ptr(s);
-  b.typedef('mystruct_t', s);
-  b.modifier(Kind.CONST, ptr);
-  b.typeTag('user', int);
-  b.array(int, baseIds.int, 4);
-  b.struct('', 4, [{ name: 'x', type: int, bitsOffset: 0 }], true);
-  b.enum('e', 4, [['E_A', 0], ['E_B', 1]]);
-  b.enum64('e64', 8, [['E64_A', 1n << 40n]]);
-  b.fwd('later');
-  const proto = b.funcProto(int, [{ name: 'p', type: ptr }, { type: 0 }]);
-  b.func('myfunc', proto, 1);
-  const v = b.variable('myvar', int, 1);
-  b.datasec('.data', 8, [{ type: v, offset: 0, size: 4 }]);
-  b.float('double', 8);
-  b.declTag('tag', v, -1);
-  b.struct('uses_base', 24, [{ name: 'l', type: baseIds.listHead, bitsOffset: 0 }, { name: 'd', type: baseIds.pListHead, bitsOffset: 128 }]);
+  addEveryKind(b, baseIds);
   return b.build();
 }
 
