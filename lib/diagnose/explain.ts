@@ -7,7 +7,7 @@
  */
 import type { StoredChecksum } from '../checksum/format.js';
 import { formatCount as fmt } from './format.js';
-import type { Analysis, CandidateBase, Explanation } from './index.js';
+import type { Analysis, CandidateBase, Explanation } from './types.js';
 
 /** Error findings on at most this many types, in a module with several times more, count as local damage. */
 const LOCAL_DAMAGE_TYPES = 2;

@@ -10,26 +10,10 @@ import { FINDING_RULES } from '../../rules/findings/index.js';
 import { FindingContext } from './context.js';
 import { explain } from './explain.js';
 import { formatCount as fmt } from './format.js';
-import { inferStrStart, inferTypeStart, StrStartInference, TypeStartInference } from './infer.js';
+import { inferStrStart, inferTypeStart } from './infer.js';
+import type { Analysis, CandidateBase, Diagnosis, Finding } from './types.js';
 
-export interface Finding { rule: string; severity: 'error' | 'warning' | 'info'; typeId: number | null; message: string }
-export interface InferredBase { types: number; strLen: number }
-export interface Explanation {
-  cause: 'base-mismatch' | 'non-reproducible' | 'non-c-names' | 'corrupt' | 'checksum-mismatch' | 'unknown';
-  summary: string;
-  evidence: string[];
-  fix: string;
-}
-export interface CandidateBase { file: string; sha256: string; btf: Btf }
-export interface Diagnosis {
-  findings: Finding[];
-  inferredBase: InferredBase | null;
-  /** The findings prove that the module was built against a different base. */
-  baseMismatch: boolean;
-  /** Only when candidates were given: the candidate the module was built against, or null. */
-  builtAgainst?: { file: string; sha256: string } | null;
-  explanation: Explanation | null;
-}
+export type { Analysis, CandidateBase, Diagnosis, Explanation, Finding, InferredBase } from './types.js';
 export interface DiagnoseOptions {
   candidates?: CandidateBase[];
   stored?: StoredChecksum;
@@ -55,20 +39,6 @@ export const RULE_INTERNAL = 'internal-error';
 
 const PROVES_MISMATCH = new Set([...FINDING_RULES.filter((r) => r.provesMismatch).map((r) => r.id), RULE_SHAPE, RULE_CHECKSUM_MISMATCH]);
 
-/** Everything the explanation draws on, also handy for tests. */
-export interface Analysis {
-  findings: Finding[];
-  /** Error findings per rule, before capping. */
-  counts: Map<string, number>;
-  /** Module type ids that carry an error finding (before capping). */
-  errorTypeIds: number[];
-  types: TypeStartInference;
-  strs: StrStartInference;
-  inferred: { types?: number; strLen?: number };
-  base: { types: number; strLen: number };
-  ownTypes: number;
-  structural?: string;
-}
 
 /** Runs every rule and the inference against one base. */
 export function analyze(base: Btf, moduleBtf: Uint8Array, maxPerRule = 20): Analysis {
