@@ -174,7 +174,7 @@ async function workerMain(): Promise<void> {
   // This thread's id, so the watchdog can read its CPU time from /proc while it is busy.
   let tid = 0;
   try { tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop()); } catch { /* not Linux */ }
-  parentPort!.postMessage({ ready: tid });
+  parentPort!.postMessage({ ready: tid, scratch: ctx.scratch.dir });
 }
 
 async function main(): Promise<void> {
@@ -224,6 +224,7 @@ async function main(): Promise<void> {
       const lost = (why: string): void => {
         const index = Atomics.load(current, 0);
         const chunk = assigned;
+        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
         if (chunk === null || index < 0) {
           console.error(`worker lost outside a case: ${why}`);
           process.exitCode = 2;
@@ -245,6 +246,8 @@ async function main(): Promise<void> {
       // A hang is --hang-ms of the worker thread's own CPU time on one case (a niced fuzzer on a
       // busy machine can wait long for a core), or 20x that in wall time where /proc is missing.
       let tid = 0;
+      /** The worker's scratch directory (in /dev/shm: memory), removed here when the worker is killed. */
+      let scratch = '';
       const watch = setInterval(() => {
         const index = Atomics.load(current, 0);
         if (index < 0) return;
@@ -256,9 +259,10 @@ async function main(): Promise<void> {
           lost(`hang: case still running after ${o.hangMs} ms of CPU time`);
         }
       }, 500);
-      worker.on('message', (msg: { ready: number } | ChunkResult) => {
+      worker.on('message', (msg: { ready: number; scratch: string } | ChunkResult) => {
         if ('ready' in msg) {
           tid = msg.ready;
+          scratch = msg.scratch;
           if (resume) give(resume.chunk, resume.from);
           else next();
           return;
