@@ -20,10 +20,8 @@ import { checkModule, errorResult, ModuleResult, summarize } from '../../lib/che
 import { CandidateBase } from '../../lib/diagnose/index.js';
 import { InputError } from '../../lib/errors.js';
 import { explainLog } from '../../lib/explain/index.js';
-import { emulateModuleLoad, KERNEL_VERSIONS, KernelVerdict } from '../../lib/kernel/index.js';
-import { readModule } from '../../lib/module.js';
+import { KERNEL_VERSIONS, KernelVerdict } from '../../lib/kernel/index.js';
 import { CheckReport } from '../../lib/report/model.js';
-import { memorySource } from '../../lib/source.js';
 
 /** A broken contract. `signature` groups failures of one cause (for minimizing and counting). */
 export class FuzzBug extends Error {
@@ -161,19 +159,16 @@ export async function runModuleTarget(bytes: Uint8Array, fileName: string, base:
   }
   let outcome: Outcome | undefined;
   let rendered = 0;
-  let distilled: Uint8Array | undefined;
-  if (loaded.hasDistilledBase && loaded.format === 'ko') {
-    try { distilled = readModule(memorySource(bytes)).btfBase; } catch { /* loadModule read it; a second read may differ only for truncated copies */ }
-  }
   let first = true;
   for (const version of KERNEL_VERSIONS) {
     for (const allow of [false, true]) {
       const where = `check ${version} allow=${allow}`;
       let r: ModuleResult;
       try {
+        // As cmd/run-checks.ts calls it: the distilled base (6.12 relocates onto vmlinux) and any stored checksum.
         r = checkModule(base.btf, file, loaded.name, loaded.btf, {
           kernel: { version, allowBtfMismatch: allow }, diagnose: first, candidates: first ? ctx.candidates : undefined, baseSha256: base.sha256,
-        });
+        }, { distilledBase: loaded.btfBase, stored: loaded.storedChecksum, storedError: loaded.storedChecksumError });
       } catch (e) {
         throw new FuzzBug(`${where}: checkModule threw ${e instanceof Error ? e.constructor.name : typeof e}`, e instanceof Error ? `${e.message}\n${e.stack}` : String(e));
       }
@@ -185,14 +180,6 @@ export async function runModuleTarget(bytes: Uint8Array, fileName: string, base:
       if (r.kernel?.log.length) {
         try { rendered += explainLog(r.kernel.log.join('\n')).length; } catch (e) {
           throw new FuzzBug('explainLog on emulated log threw', e instanceof Error ? `${e.message}\n${e.stack}` : String(e));
-        }
-      }
-      if (distilled && loaded.btf && version === '6.12') {
-        try {
-          checkVerdict(emulateModuleLoad(base.btf, loaded.btf, loaded.name, { version, allowBtfMismatch: allow, distilledBase: distilled }), allow, `${where} distilled`);
-        } catch (e) {
-          if (e instanceof FuzzBug) throw e;
-          throw new FuzzBug(`${where} distilled: emulate threw`, e instanceof Error ? `${e.message}\n${e.stack}` : String(e));
         }
       }
     }
