@@ -26,6 +26,13 @@ const MODULE_SECTIONS = ['.BTF', '.modinfo', '.gnu.linkonce.this_module'];
 /** The running kernel's BTF. */
 export const RUNNING_BTF = '/sys/kernel/btf/vmlinux';
 
+/**
+ * Largest module (decompressed) or module section btfcheck reads. Real modules are far smaller
+ * (the largest in Debian's cloud kernels, xfs.ko, is 4 MiB); the limit bounds memory on hostile
+ * files. Bases keep the general limit: a vmlinux with debug info can pass 256 MiB.
+ */
+export const MODULE_MAX_OUTPUT = 256 << 20;
+
 /** Outer format of a base file; a compressed file is named by its compression. */
 export type BaseFormat = 'elf' | 'raw' | 'vmlinuz' | 'xz' | 'zstd' | 'gzip' | 'lz4';
 
@@ -149,7 +156,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
  * (/sys/kernel/btf/<module>, whose name is the file name).
  */
 export async function loadModule(path: string, limits?: LoadLimits): Promise<LoadedModule> {
-  const lim = withDefaults(limits);
+  const lim = withDefaults({ maxOutput: MODULE_MAX_OUTPUT, ...limits });
   const src = openFileSource(path, Math.max(lim.maxOutput, HEAD_BYTES));
   try {
     const start = head(src, 16);
