@@ -32,31 +32,31 @@ export function errorMessage(e: unknown): string {
   return e instanceof Error ? `internal error: ${e.message}` : String(e);
 }
 
-type Logger = {
-  debug: (obj: object | string, msg?: string) => void;
-  info: (obj: object | string, msg?: string) => void;
-  warn: (obj: object | string, msg?: string) => void;
-  error: (obj: object | string, msg?: string) => void;
-};
+type Level = 'debug' | 'info' | 'warn' | 'error';
+type Logger = Record<Level, (obj: object, msg?: string) => void>;
 
+const LEVEL_RANK: Record<string, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
 let logger: Logger | undefined;
 let logLevel = process.env.BTFCHECK_LOG ?? 'warn';
 
+/** --log-level (or BTFCHECK_LOG): what goes to stderr as pino JSON lines; reports never do. */
 export function setLogLevel(level: string): void {
   logLevel = level;
   logger = undefined;
 }
 
 /**
- * The pino logger, created on first use: most runs log nothing, and loading pino costs startup time
- * that a package hook pays for every call.
+ * Logs to stderr through pino (JSON lines, for people debugging a run and for log collectors).
+ * pino is loaded only when a record passes the level: most runs log nothing, and a package hook
+ * checking one module should not pay pino's load time.
  */
-export async function log(): Promise<Logger> {
+export async function log(level: Level, obj: object, msg: string): Promise<void> {
+  if ((LEVEL_RANK[level] ?? 0) < (LEVEL_RANK[logLevel] ?? LEVEL_RANK.warn)) return;
   if (!logger) {
     const { pino } = await import('pino');
     logger = pino({ name: 'btfcheck', level: logLevel, base: undefined }, pino.destination(2)) as unknown as Logger;
   }
-  return logger;
+  logger[level](obj, msg);
 }
 
 /**

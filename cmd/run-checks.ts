@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { checkModule, CheckOptions, errorResult, KernelSettings, ModuleResult, summarize, CheckSummary } from '../lib/check.js';
 import { CandidateBase } from '../lib/diagnose/index.js';
 import { ChecksumManifest, lookupManifest, parseManifest } from '../lib/checksum/index.js';
-import { errorMessage, UsageError } from './common.js';
+import { errorMessage, log, UsageError } from './common.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expandModulePaths, loadBase, loadModule, LoadedBase, LoadedModule } from './io/index.js';
@@ -85,9 +85,11 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
   const jobs = Math.max(1, opts.jobs ?? defaultJobs());
   const progress = new Progress(files.length, opts.progress !== false);
   const state = await prepareContext(ctx, base, true);
+  const threads = files.length < WORKER_THRESHOLD ? 1 : jobs;
+  await log('info', { files: files.length, unlisted: unlisted.size, threads, candidates: candidatePaths.length, manifest: opts.manifest ?? null }, 'checking');
   candidateErrors = state.candidateErrors;
   let checked: ModuleResult[];
-  if (files.length < WORKER_THRESHOLD || jobs === 1) {
+  if (threads === 1) {
     checked = [];
     for (let i = 0; i < files.length; i += BATCH) {
       const batch = await checkFiles(files.slice(i, i + BATCH), state);
@@ -161,6 +163,7 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase, repo
       } catch (e) {
         candidateErrors++;
         if (reportErrors) process.stderr.write(`btfcheck: candidate ${p}: ${errorMessage(e)}\n`);
+        await log('debug', { candidate: p, error: errorMessage(e) }, 'candidate base unreadable');
       }
     }
   }

@@ -93,6 +93,24 @@ describe('worker threads', () => {
   });
 });
 
+describe('logs', () => {
+  it('go to stderr as pino JSON lines at --log-level info (BTFCHECK_LOG too); the report stays alone on stdout', () => {
+    for (const r of [
+      runCli(['check', '--log-level', 'info', '-b', base47, '-k', '6.1', '-f', 'json', mods47]),
+      runCli(['check', '-b', base47, '-k', '6.1', '-f', 'json', mods47], { env: { ...process.env, BTFCHECK_LOG: 'info' } }),
+    ]) {
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout).summary.accepted).toBe(12);
+      const records = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+      expect(records.map((x) => x.msg)).toEqual(['base loaded', 'checking', 'checked']);
+      expect(records[0]).toMatchObject({ level: 30, name: 'btfcheck', types: 94976 });
+    }
+  });
+  it('are silent by default', () => {
+    expect(runCli(['check', '-b', base47, '-k', '6.1', mods47]).stderr).toBe('');
+  });
+});
+
 describe('usage', () => {
   it('--help lists the commands; check --help shows examples', () => {
     const top = runCli(['--help']);

@@ -3,7 +3,7 @@
  * each module and adds our own findings (silent mismatches, root cause).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
-import { EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
+import { EXIT_ERROR, EXIT_FAIL, EXIT_OK, log, UsageError, writeOut } from '../common.js';
 import { CheckReport } from '../../lib/report/model.js';
 import { renderOutput, OutputFormat, OUTPUT_FORMATS } from '../output.js';
 import { resolveKernelSettings } from '../kernel-settings.js';
@@ -61,8 +61,10 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
 };
 
 export async function runCheck(args: CheckArgs): Promise<number> {
+  const started = performance.now();
   const base = await loadBaseOrExit(args.base);
   if (!base) return EXIT_ERROR;
+  await log('info', { file: base.file, format: base.format, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256, release: base.release ?? null, ms: Math.round(performance.now() - started) }, 'base loaded');
   const kernel = resolveKernelSettings(args, base);
   const { results, candidateErrors } = await runChecks(base, args.modules, kernel.settings, {
     diagnose: args.diagnose, candidates: args.candidates, manifest: args.manifest, jobs: args.jobs, maxFindings: args.maxFindings,
@@ -74,6 +76,7 @@ export async function runCheck(args: CheckArgs): Promise<number> {
     summary: results.summary,
   };
   if (results.results.length === 0) throw new UsageError('no modules found in the given paths');
+  await log('info', { ...report.summary, kernel: report.kernel, ms: Math.round(performance.now() - started) }, 'checked');
   await writeOut(renderOutput(report, args.format, { problemsOnly: args.problemsOnly }));
   const s = report.summary;
   if (s.errors > 0 || candidateErrors > 0) return EXIT_ERROR;
