@@ -10,7 +10,7 @@
  */
 import { viewOf } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
-import { KIND_NAMES, Kind } from '../btf/kinds.js';
+import { BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, KIND_NAMES, Kind, TYPE_HEADER_SIZE } from '../btf/kinds.js';
 import { E2BIG, EINVAL, ELOOP, ENOTSUPP, isModifierKind, KIND_OPS } from '../../rules/kernel/kinds.js';
 import type { KernelRules } from '../../rules/kernel/versions.js';
 import { isAlnum, isAlpha, isPrint } from './ctype.js';
@@ -23,10 +23,9 @@ const BTF_VERSION = 1;
 const HEADER_SIZE = 24;
 /** offsetofend(struct btf_header, hdr_len). */
 const HDR_LEN_END = 8;
-export const BTF_MAX_TYPE = 0x000fffff;
-const BTF_MAX_NAME_OFFSET = 0x00ffffff;
 const BTF_INFO_MASK = 0x9f00ffff;
-export const TYPE_SIZE = 12;
+/** sizeof(struct btf_type). */
+export const TYPE_SIZE = TYPE_HEADER_SIZE;
 /** btf_check_type_tags' chain_limit. */
 const MAX_MODIFIER_CHAIN = 32;
 /** Longest name we ever need to print: vscnprintf keeps 1023 bytes of a fragment. */
