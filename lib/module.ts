@@ -21,8 +21,8 @@ export interface ModuleImage {
   btfBase?: Uint8Array;
 }
 
-export function readModule(src: ByteSource): ModuleImage {
-  const elf = readElf(src);
+/** Reads a module; `elf` is its section table when the caller has already parsed it. */
+export function readModule(src: ByteSource, elf: ElfFile = readElf(src)): ModuleImage {
   const btfSec = findSection(elf, '.BTF');
   const btf = btfSec ? sectionData(src, btfSec) : undefined;
   const baseSec = findSection(elf, '.BTF.base');
