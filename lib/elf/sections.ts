@@ -131,12 +131,9 @@ export function findSection(elf: ElfFile, name: string): ElfSection | undefined 
 /** The bytes of a section (empty for NOBITS), bounds-checked against the file. */
 export function sectionData(src: ByteSource, sec: ElfSection): Uint8Array {
   if (sec.type === SHT_NOBITS) return new Uint8Array(0);
-  try {
-    return readChecked(src, sec.offset, sec.size, `section ${sec.name || sec.index}`);
-  } catch (e) {
-    if (e instanceof InputError) {
-      throw new InputError(`section ${sec.name || '#' + sec.index} (offset ${sec.offset}, ${sec.size} bytes) runs past the end of the ${src.size}-byte file`);
-    }
-    throw e;
+  // Checked here, not by catching: only a range error gets this message, a read error keeps its own.
+  if (!(sec.offset <= src.size && sec.size <= src.size - sec.offset)) {
+    throw new InputError(`section ${sec.name || '#' + sec.index} (offset ${sec.offset}, ${sec.size} bytes) runs past the end of the ${src.size}-byte file`);
   }
+  return src.read(sec.offset, sec.size);
 }
