@@ -4,16 +4,19 @@
  * manifest instead (for signed modules, which must not change). Compressed modules are rewritten
  * in the same compression. Every stamped image is cross-checked with elfinfo, an independent ELF
  * parser, and re-read after writing, before the original is replaced (atomically, by rename).
+ * stamp runs as root in trees others can write: every write goes through cmd/io/safe-write.ts
+ * (exclusive temporaries, no symlink followed, owner, mode and xattrs kept).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import nodePath from 'node:path';
 import zlib from 'node:zlib';
 import { xz as napiXz } from '@napi-rs/lzma';
 import { open as elfinfoOpen } from 'elfinfo';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
-import { expandModulePaths, loadBase, nodeXzDecoder } from '../io/index.js';
+import { expandModulePaths, loadBase, nodeXzDecoder, readWholeFile } from '../io/index.js';
+import { MODULE_MAX_OUTPUT } from '../io/load.js';
+import { openForRewrite, replaceFile } from '../io/safe-write.js';
 import type { LoadedBase } from '../io/index.js';
 import { InputError } from '../../lib/errors.js';
 import { findSection, readElf, sectionData } from '../../lib/elf/sections.js';
@@ -30,6 +33,7 @@ interface StampArgs {
   manifest?: string;
   force: boolean;
   stripSignature: boolean;
+  breakHardlinks: boolean;
   format: 'text' | 'json';
 }
 
@@ -119,14 +123,23 @@ export async function verifyStamped(original: Uint8Array, stamped: Uint8Array): 
   if (!readStoredChecksum(after, memorySource(stamped))) throw new Error(`${CHECKSUM_SECTION} does not read back`);
 }
 
-/** Reads a module file, decompressing it; the compression is kept to write it back the same way. */
-function readModuleFile(file: string): { elf: Uint8Array; compression: Compression | null; mode: number } {
-  const raw = new Uint8Array(fs.readFileSync(file));
-  const mode = fs.statSync(file).mode & 0o7777;
+/**
+ * Reads a module file through one descriptor (a regular file, not a symlink: see openForRewrite),
+ * within the module size limit, decompressing it; the compression is kept to write it back the
+ * same way, the stat to keep owner, mode and xattrs and to make sure the same file is replaced.
+ */
+function readModuleFile(file: string): { elf: Uint8Array; compression: Compression | null; stat: fs.Stats } {
+  const { fd, stat } = openForRewrite(file);
+  let raw: Uint8Array;
+  try {
+    raw = readWholeFile(file, MODULE_MAX_OUTPUT, fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   const c = detectCompression(raw);
   if (c === 'bzip2' || c === 'lzo') throw new InputError(`${c}-compressed modules are not supported`);
-  const { data, compression } = maybeDecompress(raw, { xz: nodeXzDecoder });
-  return { elf: data, compression: compression ?? null, mode };
+  const { data, compression } = maybeDecompress(raw, { xz: nodeXzDecoder, limits: { maxOutput: MODULE_MAX_OUTPUT } });
+  return { elf: data, compression: compression ?? null, stat };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -134,7 +147,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Stamps one module file in place; returns what happened (never throws for user errors). */
-export async function stampFile(file: string, base: LoadedBase, opts: { force?: boolean; dryRun?: boolean; stripSignature?: boolean }): Promise<StampResult & { entry?: ManifestEntry }> {
+export async function stampFile(file: string, base: LoadedBase, opts: { force?: boolean; dryRun?: boolean; stripSignature?: boolean; breakHardLinks?: boolean }): Promise<StampResult & { entry?: ManifestEntry }> {
   let compression: Compression | null = null;
   try {
     const read = readModuleFile(file);
@@ -155,16 +168,15 @@ export async function stampFile(file: string, base: LoadedBase, opts: { force?: 
     const stamped = stampModuleElf(read.elf, entry);
     await verifyStamped(read.elf, stamped);
     const out = compression ? compressAs(stamped, compression) : stamped;
-    // Write next to the original, read it back, then replace the original atomically.
-    const tmp = nodePath.join(nodePath.dirname(file), `.${nodePath.basename(file)}.btfcheck-${process.pid}`);
-    try {
-      fs.writeFileSync(tmp, out, { mode: read.mode });
-      const back = maybeDecompress(new Uint8Array(fs.readFileSync(tmp)), { xz: nodeXzDecoder });
-      if ((back.compression ?? null) !== compression || !sameBytes(back.data, stamped)) throw new Error('the written file does not read back as the stamped module');
-      fs.renameSync(tmp, file);
-    } finally {
-      if (fs.existsSync(tmp)) fs.rmSync(tmp);
-    }
+    // Written beside the original, read back, then renamed over it (cmd/io/safe-write.ts).
+    await replaceFile(file, out, {
+      original: read.stat,
+      breakHardLinks: opts.breakHardLinks,
+      verify(written) {
+        const back = maybeDecompress(written, { xz: nodeXzDecoder, limits: { maxOutput: MODULE_MAX_OUTPUT } });
+        if ((back.compression ?? null) !== compression || !sameBytes(back.data, stamped)) throw new Error('the written file does not read back as the stamped module');
+      },
+    });
     const note = signed ? '; its signature was removed: sign it again' : '';
     return { file, status: 'stamped', compression, message: `base ${base.sha256.slice(0, 16)}… (${entry.types.toLocaleString('en-US')} types, ${entry.strLen.toLocaleString('en-US')} string bytes)${note}`, entry };
   } catch (e) {
@@ -182,10 +194,14 @@ export const stampCommand: CommandModule<object, StampArgs> = {
       .option('manifest', { type: 'string', describe: 'write a JSON manifest (module path → checksum, types, strLen) instead of changing the modules (for signed modules)' })
       .option('force', { type: 'boolean', default: false, describe: 'stamp even modules whose BTF does not fit the base' })
       .option('strip-signature', { type: 'boolean', default: false, describe: 'remove an appended module signature first (sign the module again afterwards)' })
+      .option('break-hardlinks', { type: 'boolean', default: false, describe: 'stamp a module that has other hard links (they keep the unstamped content); refused otherwise' })
       .option('format', { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'report format' })
       .example('$0 stamp --base vmlinux $(find . -name "*.ko")', 'before signing, in the build tree')
       .example('$0 stamp --base vmlinux --manifest btf-manifest.json /lib/modules/$(uname -r)', 'signed modules: record checksums beside them')
-      .epilogue('Exit status: 0 all stamped (or recorded), 1 a module\'s BTF does not fit the base (see --force), 2 unreadable or unwritable input. The section format: docs/base-checksum.md.') as unknown as Argv<StampArgs>,
+      .epilogue('Exit status: 0 all stamped (or recorded), 1 a module\'s BTF does not fit the base (see --force), 2 unreadable or unwritable input. ' +
+        'Safe in directories others can write: a module is replaced by an exclusive temporary renamed over it, keeping owner, mode and extended attributes; ' +
+        'symlinks are never written through (inside a directory they are skipped), FIFOs and devices are refused, and the manifest may not be one of the modules. ' +
+        'The section format: docs/base-checksum.md.') as unknown as Argv<StampArgs>,
   handler: async (args: ArgumentsCamelCase<StampArgs>) => {
     process.exitCode = await runStamp(args);
   },
@@ -201,21 +217,32 @@ export async function runStamp(args: StampArgs): Promise<number> {
     return EXIT_ERROR;
   }
   let files: string[];
+  const results: (StampResult & { entry?: ManifestEntry })[] = [];
   try {
-    files = expandModulePaths(args.modules);
+    // Symlinks inside the trees are not followed: nothing outside them is written.
+    files = expandModulePaths(args.modules, {
+      followSymlinks: false,
+      onSkip: (file, why) => results.push({ file, status: 'skipped', compression: null, message: why }),
+    });
   } catch (e) {
     process.stderr.write(`btfcheck: ${errorMessage(e)}\n`);
     return EXIT_ERROR;
   }
-  if (files.length === 0) throw new UsageError('no modules found in the given paths');
-  const results: (StampResult & { entry?: ManifestEntry })[] = [];
-  for (const f of files) results.push(await stampFile(f, base, { force: args.force, dryRun: !!args.manifest, stripSignature: args.stripSignature }));
+  if (files.length === 0 && results.length === 0) throw new UsageError('no modules found in the given paths');
+  if (args.manifest) {
+    const clash = manifestClash(args.manifest, files);
+    if (clash) {
+      process.stderr.write(`btfcheck: ${args.manifest}: ${clash}\n`);
+      return EXIT_ERROR;
+    }
+  }
+  for (const f of files) results.push(await stampFile(f, base, { force: args.force, dryRun: !!args.manifest, stripSignature: args.stripSignature, breakHardLinks: args.breakHardlinks }));
   if (args.manifest) {
     const modules: Record<string, ManifestEntry> = {};
     for (const r of results) if (r.entry) modules[r.file] = r.entry;
     const manifest = createManifest({ file: base.file, sha256: base.sha256, types: base.btf.nrTypes, strLen: base.btf.strLen, release: base.release ?? null }, modules);
     try {
-      fs.writeFileSync(args.manifest, JSON.stringify(manifest, null, 2) + '\n');
+      await replaceFile(args.manifest, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
     } catch (e) {
       process.stderr.write(`btfcheck: ${args.manifest}: ${errorMessage(e)}\n`);
       return EXIT_ERROR;
@@ -231,4 +258,21 @@ export async function runStamp(args: StampArgs): Promise<number> {
   const errors = results.filter((r) => r.status === 'error');
   if (errors.some((r) => r.message.includes('--force'))) return EXIT_FAIL;
   return errors.length ? EXIT_ERROR : EXIT_OK;
+}
+
+/** Why the manifest may not be written at `manifest`: it is one of the modules (same file or name). */
+function manifestClash(manifest: string, modules: string[]): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(manifest);
+  } catch {
+    return undefined; // a new file cannot be one of the modules
+  }
+  for (const m of modules) {
+    try {
+      const ms = fs.statSync(m);
+      if (ms.dev === st.dev && ms.ino === st.ino) return `is the module ${m}: the manifest would replace it`;
+    } catch { /* reported when the module is read */ }
+  }
+  return undefined;
 }
