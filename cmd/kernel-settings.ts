@@ -1,6 +1,7 @@
 /** Which kernel to emulate: --kernel, else the base's release; ALLOW_BTF_MISMATCH from flags or .config. */
 import fs from 'node:fs';
-import { UsageError } from './common.js';
+import { errorMessage, UsageError } from './common.js';
+import { readTextFile } from './io/index.js';
 import { KERNEL_VERSIONS, kernelSeries, KernelVersion } from '../lib/kernel/index.js';
 import { KernelSettings } from '../lib/check.js';
 
@@ -36,9 +37,9 @@ export function resolveKernelSettings(args: KernelArgs, base: { file: string; re
 export function readAllowBtfMismatch(configPath: string): boolean {
   let text: string;
   try {
-    text = fs.readFileSync(configPath, 'latin1');
+    text = readTextFile(configPath, 'latin1');
   } catch (e) {
-    throw new UsageError(`--config ${configPath}: ${(e as NodeJS.ErrnoException).code ?? 'cannot read'}`);
+    throw new UsageError(`--config ${configPath}: ${errorMessage(e)}`);
   }
   if (!/^CONFIG_[A-Z0-9_]+=/m.test(text) && !/^# CONFIG_/m.test(text)) {
     throw new UsageError(`--config ${configPath}: not a kernel .config (no CONFIG_ lines)`);

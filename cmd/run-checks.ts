@@ -11,7 +11,7 @@ import { ChecksumManifest, lookupManifest, parseManifest } from '../lib/checksum
 import { errorMessage, log, UsageError } from './common.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expandModulePaths, loadBase, loadModule, LoadedBase, LoadedModule } from './io/index.js';
+import { expandModulePaths, loadBase, loadModule, LoadedBase, LoadedModule, readTextFile } from './io/index.js';
 import { Progress } from './progress.js';
 
 /**
@@ -204,7 +204,7 @@ async function checkLoaded(file: string, loading: Promise<LoadedModule>, state: 
 
 function readManifest(path: string): ChecksumManifest {
   try {
-    return parseManifest(fs.readFileSync(path, 'utf8'));
+    return parseManifest(readTextFile(path, 'utf8'));
   } catch (e) {
     throw new UsageError(`--manifest ${path}: ${errorMessage(e)}`);
   }

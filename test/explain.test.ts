@@ -239,7 +239,7 @@ describe('btfcheck explain (command line)', () => {
   it('usage errors are one line, exit 2', () => {
     const missing = runCli(['explain', path.join(tmp, 'nope.txt')]);
     expect(missing.status).toBe(2);
-    expect(missing.stderr.split('\n')[0]).toMatch(/nope\.txt: ENOENT/);
+    expect(missing.stderr.split('\n')[0]).toMatch(/nope\.txt: no such file or directory$/);
     const noBase = runCli(['explain', path.join(tmp, 'a.txt'), mods56]);
     expect(noBase.status).toBe(2);
     expect(noBase.stderr).toMatch(/need --base/);

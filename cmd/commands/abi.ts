@@ -15,7 +15,7 @@ import type { BaseDiff } from '../../lib/abi/index.js';
 import type { KernelSettings } from '../../lib/check.js';
 import { toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
-import { LoadedBase, loadModule, nodeXzDecoder } from '../io/index.js';
+import { LoadedBase, loadModule, nodeXzDecoder, readWholeFile, TEXT_INPUT_MAX } from '../io/index.js';
 import { maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
 import { resolveKernelSettings } from '../kernel-settings.js';
 import { loadBaseOrExit, runChecks } from '../run-checks.js';
@@ -145,7 +145,7 @@ function resolveSide(label: 'old' | 'new', arg: string, modules: string[] | unde
 /** Reads Module.symvers, plain or compressed (distros ship symvers-<release>.gz / .xz). */
 function readSymvers(path: string): Symvers {
   try {
-    const { data } = maybeDecompress(new Uint8Array(fs.readFileSync(path)), { xz: nodeXzDecoder });
+    const { data } = maybeDecompress(readWholeFile(path, TEXT_INPUT_MAX), { xz: nodeXzDecoder, limits: { maxOutput: 4 * TEXT_INPUT_MAX } });
     return parseSymvers(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1'));
   } catch (e) {
     throw new UsageError(`${path}: ${errorMessage(e)}`);

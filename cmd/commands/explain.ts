@@ -11,7 +11,7 @@ import { CauseId, ExplainedFailure, explainLog, findMemberOwner } from '../../li
 import { nameFromPath } from '../../lib/module.js';
 import { errnoLabel, toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
-import { expandModulePaths, LoadedBase, LoadedModule, loadModule } from '../io/index.js';
+import { expandModulePaths, LoadedBase, LoadedModule, loadModule, readTextFile } from '../io/index.js';
 import { loadBaseOrExit } from '../run-checks.js';
 
 export interface ExplainArgs {
@@ -69,7 +69,7 @@ function readLog(path: string): string {
   // yargs hands a lone "-" over as the empty string; neither names a file.
   const stdin = path === '-' || path === '';
   try {
-    return fs.readFileSync(stdin ? 0 : path, 'utf8');
+    return stdin ? fs.readFileSync(0, 'utf8') : readTextFile(path, 'utf8');
   } catch (e) {
     throw new UsageError(`${path}: ${errorMessage(e)}`);
   }

@@ -7,6 +7,48 @@ import { InputError } from '../../lib/errors.js';
 import { ByteSource } from '../../lib/source.js';
 import { formatSize } from '../../lib/compress/index.js';
 
+/**
+ * Opens a file for reading, refusing anything but a regular file (sysfs and procfs files such as
+ * /sys/kernel/btf/vmlinux are regular). O_NONBLOCK: opening a FIFO must not wait for a writer.
+ */
+export function openRegular(path: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw fsError(e);
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw fsError(e);
+  }
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new InputError(st.isDirectory() ? 'is a directory' : `not a regular file (${fileKind(st)})`);
+  }
+  return fd;
+}
+
+function fileKind(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a file';
+}
+
+/** Limits for the small text inputs (a kernel .config, a manifest, Module.symvers, a log). */
+export const TEXT_INPUT_MAX = 64 << 20;
+
+/** A small text file read whole within `max` (default TEXT_INPUT_MAX), as Latin-1 or UTF-8. */
+export function readTextFile(path: string, encoding: 'latin1' | 'utf8', max = TEXT_INPUT_MAX): string {
+  const bytes = readWholeFile(path, max);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(encoding);
+}
+
 /** A file opened for random access. Close it when done (loaders do so in `finally`). */
 export interface FileSource extends ByteSource {
   readonly path: string;
@@ -32,21 +74,8 @@ export function fsError(e: unknown, doing = ''): InputError {
  * huge section inside a sparse file, and each read allocates its length.
  */
 export function openFileSource(path: string, maxRead = Number.MAX_SAFE_INTEGER): FileSource {
-  let fd: number;
-  let size: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    throw fsError(e);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (st.isDirectory()) throw new InputError('is a directory');
-    size = st.size;
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e instanceof InputError ? e : fsError(e);
-  }
+  const fd = openRegular(path);
+  const size = fs.fstatSync(fd).size;
   let bytesRead = 0;
   let open = true;
   return {
@@ -83,7 +112,7 @@ export function openFileSource(path: string, maxRead = Number.MAX_SAFE_INTEGER):
 export function readWholeFile(path: string, max: number, fd?: number): Uint8Array {
   const own = fd === undefined;
   try {
-    if (own) fd = fs.openSync(path, 'r');
+    if (own) fd = openRegular(path);
     const size = fs.fstatSync(fd!).size;
     if (size > max) throw new InputError(`file is ${formatSize(size)}, over the ${formatSize(max)} limit`);
     if (size > 0) {

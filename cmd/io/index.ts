@@ -11,6 +11,6 @@
 export { loadBase, loadModule, loadModules, RUNNING_BTF } from './load.js';
 export type { BaseFormat, LoadedBase, LoadedModule, LoadLimits, ModuleFormat } from './load.js';
 export { expandModulePaths, MODULE_FILE } from './paths.js';
-export { openFileSource, readWholeFile } from './files.js';
+export { openFileSource, readTextFile, readWholeFile, TEXT_INPUT_MAX } from './files.js';
 export type { FileSource } from './files.js';
 export { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
