@@ -5,15 +5,21 @@
 import { Btf } from './btf/btf.js';
 import { CandidateBase, Diagnosis, diagnoseModule, Explanation, Finding, InferredBase } from './diagnose/index.js';
 import { StoredChecksum } from './checksum/index.js';
-import { emulateModuleLoad, KERNEL_RULES, KernelVerdict, KernelVersion } from './kernel/index.js';
+import { emulateModuleLoad, kernelRules, KernelVerdict, KernelVersion } from './kernel/index.js';
 
 export const DEFAULT_FINDINGS_PER_RULE = 5;
 
-export type ModuleStatus = 'accepted' | 'rejected' | 'mismatch' | 'no-btf' | 'error';
+/** 'unchecked': the kernel does not validate module BTF (before 5.11): the module loads, its BTF ignored. */
+export type ModuleStatus = 'accepted' | 'rejected' | 'mismatch' | 'no-btf' | 'unchecked' | 'error';
 
+/** Plain data (it crosses to worker threads): the rule set is computed from it where it is used. */
 export interface KernelSettings {
   version: KernelVersion;
   allowBtfMismatch: boolean;
+  /** --rule switches: change id → on/off. */
+  rules?: Record<string, boolean>;
+  /** Non-zero when this kernel rejects the base's own BTF (every module then fails with it). */
+  vmlinuxErrno?: number;
 }
 
 export interface ChecksumResult {
@@ -78,8 +84,16 @@ export function checkModule(
     return result;
   }
   const stored = extras.stored;
+  const rules = kernelRules(options.kernel.version, options.kernel.rules);
+  if (!rules.validatesModuleBtf) {
+    result.status = 'unchecked';
+    result.kernel = { accepted: false, errno: 0, loads: true, log: [] };
+    return result;
+  }
   result.kernel = emulateModuleLoad(base, moduleBtf, moduleName, {
     version: options.kernel.version,
+    rules: options.kernel.rules,
+    vmlinuxErrno: options.kernel.vmlinuxErrno,
     allowBtfMismatch: options.kernel.allowBtfMismatch,
     firstRejectionInBoot: options.firstRejectionInBoot ?? true,
     distilledBase: extras.distilledBase,
@@ -90,7 +104,7 @@ export function checkModule(
   }
   if (options.diagnose !== false) {
     // Only a kernel that reads .BTF.base relocates the module onto its base first.
-    const distilledBase = KERNEL_RULES[options.kernel.version].readsDistilledBase ? extras.distilledBase : undefined;
+    const distilledBase = rules.readsDistilledBase ? extras.distilledBase : undefined;
     const diagnosis: Diagnosis = diagnoseModule(base, moduleBtf, {
       candidates: options.candidates, stored, baseSha256: options.baseSha256, distilledBase,
       maxFindingsPerRule: options.maxFindingsPerRule ?? DEFAULT_FINDINGS_PER_RULE,
@@ -114,16 +128,18 @@ export interface CheckSummary {
   rejected: number;
   mismatch: number;
   noBtf: number;
+  unchecked: number;
   errors: number;
 }
 
 export function summarize(results: ModuleResult[]): CheckSummary {
-  const s: CheckSummary = { modules: results.length, accepted: 0, rejected: 0, mismatch: 0, noBtf: 0, errors: 0 };
+  const s: CheckSummary = { modules: results.length, accepted: 0, rejected: 0, mismatch: 0, noBtf: 0, unchecked: 0, errors: 0 };
   for (const r of results) {
     if (r.status === 'accepted') s.accepted++;
     else if (r.status === 'rejected') s.rejected++;
     else if (r.status === 'mismatch') s.mismatch++;
     else if (r.status === 'no-btf') s.noBtf++;
+    else if (r.status === 'unchecked') s.unchecked++;
     else s.errors++;
   }
   return s;

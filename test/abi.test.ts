@@ -255,7 +255,8 @@ describe('btfcheck abi (command line, on samples/)', () => {
     expect(r.status).toBe(1);
     const j = JSON.parse(r.stdout);
     expect(j.baseDiff).toMatchObject({ kind: 'changed', firstTypeId: 37, firstStrOff: 4264, added: 333, removed: 161, changed: 269 });
-    expect(j.newOnOld).toMatchObject({ modules: 12, accepted: 0, rejected: 12, staysValid: 0, silentMismatch: 0, kernel: { version: '6.1', allowBtfMismatch: false } });
+    // The config beside each sample base (Debian 6.1: ALLOW_BTF_MISMATCH=y) is read.
+    expect(j.newOnOld).toMatchObject({ modules: 12, accepted: 0, rejected: 12, staysValid: 0, silentMismatch: 0, kernel: { version: '6.1', allowBtfMismatch: true } });
     expect(j.oldOnNew).toMatchObject({ modules: 12, accepted: 2, rejected: 10, staysValid: 0, silentMismatch: 2 });
     expect(j.modules.oldOnNew.filter((m: { kernelAccepted: boolean }) => m.kernelAccepted).map((m: { module: string }) => m.module).sort()).toEqual(['cordic', 'ctr']);
     expect(j.verdict).toBe("BTF-INCOMPATIBLE: bases changed from type [37] and string offset 4264 (named types: +333 -161 ~269); NEW's modules on OLD's kernel: 12 rejected, 0 valid of 12; OLD's modules on NEW's kernel: 10 rejected, 2 silently mismatched, 0 valid of 12");

@@ -45,8 +45,19 @@ describe('check on the samples', () => {
   });
 
   it('without ALLOW_BTF_MISMATCH the module itself fails to load', () => {
-    const r = runCli(['check', '-b', base47, '-k', '6.1', '-f', 'json', lpss56]);
+    const r = runCli(['check', '-b', base47, '-k', '6.1', '--no-allow-btf-mismatch', '-f', 'json', lpss56]);
     expect(JSON.parse(r.stdout).modules[0].kernel).toMatchObject({ accepted: false, loads: false });
+  });
+
+  it('reads the config beside the base and says which kernel rules were applied', () => {
+    const r = runCli(['check', '-b', base47, '-f', 'json', lpss56]);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.kernel).toMatchObject({ version: '6.1', rules: '6.1', allowBtfMismatch: true, config: path.join(path.dirname(base47), 'config') });
+    expect(doc.kernel.notes).toEqual([
+      'release 6.1.0-47-cloud-amd64 taken from the tree beside ' + base47,
+      'release 6.1.0-47-cloud-amd64 names an ABI, not a patch level: the newest 6.1 rules were applied',
+    ]);
+    expect(doc.modules[0].kernel).toMatchObject({ accepted: false, loads: true });
   });
 
   it('names the file and the problem in one line for broken input, and checks the rest: exit 2', () => {
@@ -65,10 +76,13 @@ describe('check on the samples', () => {
     expect(doc.modules.map((m: { status: string }) => m.status)).toEqual(['error', 'error', 'rejected']);
   });
 
-  it('asks for --kernel when a raw base carries no release', () => {
-    const r = runCli(['check', '-b', base47, lpss56]);
+  it('asks for --kernel when a raw base carries no release and has no tree beside it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-cli-'));
+    const lone = path.join(dir, 'vmlinux.btf.xz');
+    fs.copyFileSync(base47, lone);
+    const r = runCli(['check', '-b', lone, lpss56]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/pass --kernel 6\.1 or 6\.12/);
+    expect(r.stderr).toMatch(/carries no release\): pass --kernel \(e\.g\. --kernel 7\.2/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
@@ -121,7 +135,7 @@ describe('usage', () => {
     expect(check.stdout).toMatch(/--allow-btf-mismatch/);
   });
   it('unknown options and missing arguments are usage errors: exit 2, no stack', () => {
-    for (const args of [['check', '--base', base47], ['check', '--bogus', '-b', base47, lpss56], ['frobnicate'], ['check', '-b', base47, '-k', '5.4', lpss56]]) {
+    for (const args of [['check', '--base', base47], ['check', '--bogus', '-b', base47, lpss56], ['frobnicate'], ['check', '-b', base47, '-k', 'banana', lpss56], ['check', '-b', base47, '--rule', 'no-such-rule=on', lpss56]]) {
       const r = runCli(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^btfcheck: /);

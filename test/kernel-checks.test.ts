@@ -601,16 +601,16 @@ describe('modifier chains that are fine', () => {
 });
 
 describe('what the kernel log does to a fragment', () => {
-  it('keeps 1023 bytes of a fragment, then 991 (6.1, LOG_LINE_MAX) or 1023 (6.12) bytes of the record', () => {
+  it('keeps 1023 bytes of a fragment, then 989 (6.1, LOG_LINE_MAX) or 1021 (6.12) bytes of the record (the level prefix counts)', () => {
     const longName = 'x'.repeat(1500) + '!';
     const mod = oneType((b) => b.struct('s', 4, [{ name: longName, type: 1, bitsOffset: 0 }]))();
     const fragment = `\t${longName} type_id=1 bits_offset=0`;
     const kbuf = fragment.slice(0, 1023);
     const l61 = emulate(mod, '6.1').log;
     const l612 = emulate(mod, '6.12', false).log;
-    expect(l61[0]).toBe(('BPF: ' + kbuf).slice(0, 991));
-    expect(l61[0].length).toBe(991);
-    expect(l612[0]).toBe(('BPF: ' + kbuf).slice(0, 1023));
+    expect(l61[0]).toBe(('BPF: ' + kbuf).slice(0, 989));
+    expect(l61[0].length).toBe(989);
+    expect(l612[0]).toBe(('BPF: ' + kbuf).slice(0, 1021));
     expect(l61.slice(1)).toEqual([...bpf(' ', 'Invalid name', ''), failed(-22)]);
   });
 
@@ -676,7 +676,8 @@ describe('kind_ops', () => {
 describe('kernelSeries', () => {
   it.each([
     ['6.1.170', '6.1'], ['6.1.0-47-cloud-amd64', '6.1'], ['6.12.117+deb12-cloud-amd64', '6.12'], ['6.12.115', '6.12'],
-    ['6.11.2', undefined], ['6.10.0', undefined], ['5.10.0-30-amd64', undefined], ['garbage', undefined], ['6.123', undefined],
+    ['6.11.2', '6.11'], ['6.10.0', '6.10'], ['5.10.0-30-amd64', '5.10'], ['7.2.13+deb14-cloud-amd64', '7.2'],
+    ['garbage', undefined], ['6', undefined], ['6.1.x', undefined], ['', undefined],
   ])('%s → %s', (release, series) => {
     expect(kernelSeries(release)).toBe(series);
   });

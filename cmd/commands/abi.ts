@@ -185,11 +185,11 @@ async function direction(side: Side, own: LoadedBase, other: LoadedBase, cmp: Ba
   let loadsWithoutBtf = 0;
   for (const r of results.results) {
     const m: AbiModule = {
-      file: r.file, module: r.module, status: r.status, kernelAccepted: r.kernel && r.status !== 'no-btf' ? r.kernel.accepted : null,
-      errno: r.kernel && r.status !== 'no-btf' ? r.kernel.errno : null, staysValid: null, reason: null, error: r.error,
+      file: r.file, module: r.module, status: r.status, kernelAccepted: r.kernel && r.status !== 'no-btf' && r.status !== 'unchecked' ? r.kernel.accepted : null,
+      errno: r.kernel && r.status !== 'no-btf' && r.status !== 'unchecked' ? r.kernel.errno : null, staysValid: null, reason: null, error: r.error,
     };
     if (r.kernel && !r.kernel.accepted && r.kernel.loads && r.status === 'rejected') loadsWithoutBtf++;
-    if (r.status !== 'no-btf' && r.status !== 'error') {
+    if (r.status !== 'no-btf' && r.status !== 'unchecked' && r.status !== 'error') {
       if (cmp.diff.kind === 'identical') m.staysValid = true;
       else if (shift) {
         // A base of another size shifts every module alike: no need to read them again.
@@ -231,7 +231,7 @@ export async function runAbi(args: AbiArgs): Promise<number> {
     resolveKernelSettings(
       { kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch },
       // A raw-BTF image tells no release; the package's file name does.
-      { file: base.file, release: base.release ?? side.release, version: base.version },
+      { file: base.file, release: base.release ?? side.release, version: base.version, raw: base.raw },
     ).settings;
   const oldKernel = settingsFor(oldSide, oldBase);
   const newKernel = settingsFor(newSide, newBase);

@@ -15,6 +15,7 @@ export interface CheckArgs {
   kernel?: string;
   config?: string;
   allowBtfMismatch?: boolean;
+  rule?: string[];
   format: OutputFormat;
   candidates?: string[];
   manifest?: string;
@@ -31,9 +32,10 @@ export interface CheckArgs {
  */
 export const CHECK_OPTIONS = {
   base: { alias: 'b', type: 'string', demandOption: true, describe: 'base BTF: vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux), compressed raw BTF, or "running"' },
-  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay: 6.1 or 6.12 (default: from the base\'s release)' },
-  config: { type: 'string', describe: 'kernel .config to read CONFIG_MODULE_ALLOW_BTF_MISMATCH from' },
-  'allow-btf-mismatch': { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y (overrides --config; default n)' },
+  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay: a series (7.2), a version (5.15.119) or a release (6.8.0-45-generic); default: the base\'s release. `btfcheck kernels` lists what changed when' },
+  config: { type: 'string', describe: 'kernel .config (or config.gz) to read CONFIG_MODULE_ALLOW_BTF_MISMATCH from (default: found beside the base: boot/config-<release>, usr/lib/modules/<release>/config; for "running", /boot/config-$(uname -r) or /proc/config.gz)' },
+  'allow-btf-mismatch': { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y (overrides the config; assumed n when no config is found)' },
+  rule: { type: 'string', array: true, describe: 'switch one kernel change on or off for a backporting distro kernel: ID=on|off (IDs: btfcheck kernels)' },
   format: { alias: 'f', type: 'string', choices: OUTPUT_FORMATS, default: 'text', describe: 'report format' },
   candidates: { type: 'string', array: true, describe: 'bases (files or directories) to find the one each module was built against' },
   manifest: { type: 'string', describe: 'JSON manifest of stored base checksums (from btfcheck stamp --manifest)' },
@@ -54,7 +56,11 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .example('$0 check --base /sys/kernel/btf/vmlinux --kernel 6.12 ./foo.ko', 'will foo.ko\'s BTF be accepted by the running 6.12 kernel?')
       .example('$0 check --base boot/vmlinuz-6.1.0-47-cloud-amd64 lib/modules/6.1.0-56-cloud-amd64', 'a whole tree of one build against another build\'s kernel')
       .example('$0 check -b vmlinux --format dmesg bad.ko', 'print exactly what the kernel would print')
-      .example('$0 check -b running --config /boot/config-$(uname -r) --format json m.ko', 'JSON for scripts') as unknown as Argv<CheckArgs>,
+      .example('$0 check -b running --config /boot/config-$(uname -r) --format json m.ko', 'JSON for scripts')
+      .example('$0 check -b usr/lib/modules/7.2.13+deb14-cloud-amd64/vmlinuz updates/foo.ko.xz', 'a Debian 7.x kernel: version and config read from its tree')
+      .example('$0 check -b /sys/kernel/btf/vmlinux --kernel 5.15.0-91-generic --rule dots-in-names=on m.ko', 'a distro kernel with a backported change')
+      .epilogue('The kernel version decides which checks run and what they print (5.11 first validated module BTF; `btfcheck kernels` lists every change). ' +
+        'The report says which rules were applied and every assumption made. Exit status: 0 all accepted (or not validated by that kernel), 1 a module rejected (or, with --fail-on mismatch, silently mismatched), 2 unreadable input or usage error.') as unknown as Argv<CheckArgs>,
   handler: async (args: ArgumentsCamelCase<CheckArgs>) => {
     process.exitCode = await runCheck(args);
   },
@@ -71,7 +77,7 @@ export async function runCheck(args: CheckArgs): Promise<number> {
   });
   const report: CheckReport = {
     base: { file: base.file, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256, release: base.release ?? null },
-    kernel: { version: kernel.settings.version, allowBtfMismatch: kernel.settings.allowBtfMismatch, versionFrom: kernel.versionFrom },
+    kernel: kernel.report,
     modules: results.results,
     summary: results.summary,
   };

@@ -44,7 +44,7 @@ export function summarizeDirection(kernel: DirectionSummary['kernel'], modules: 
   };
   for (const m of modules) {
     if (m.status === 'error') s.errors++;
-    else if (m.status === 'no-btf') s.noBtf++;
+    else if (m.status === 'no-btf' || m.status === 'unchecked') s.noBtf++;
     else if (m.kernelAccepted) s.accepted++;
     else s.rejected++;
     if (m.staysValid) s.staysValid++;

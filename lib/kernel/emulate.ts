@@ -16,14 +16,22 @@
  */
 import { Btf } from '../btf/btf.js';
 import { InputError } from '../errors.js';
-import { KERNEL_RULES, KernelVersion } from '../../rules/kernel/versions.js';
+import { kernelRules, KernelVersion } from '../../rules/kernel/versions.js';
 import { KernelLog } from './log.js';
 import { relocate } from './relocate.js';
 import { kernelBytesToText } from './text.js';
 import { BtfVerifier, vmlinuxBase } from './verifier.js';
 
 export interface EmulateOptions {
+  /** The kernel: a series ("7.2"), a version ("6.1.36") or a release string (rules/kernel/versions.ts). */
   version: KernelVersion;
+  /** --rule switches: change id → on/off (rules/kernel/changes.ts). */
+  rules?: Readonly<Record<string, boolean>>;
+  /**
+   * The errno with which this kernel rejected its own vmlinux BTF at boot (emulateVmlinuxParse),
+   * if it did: btf_parse_module then fails with it before looking at the module, printing nothing.
+   */
+  vmlinuxErrno?: number;
   /** CONFIG_MODULE_ALLOW_BTF_MISMATCH of the running kernel (Debian: y). */
   allowBtfMismatch: boolean;
   /** Default true: print once-per-boot lines (pr_warn_once), as for the first rejection of a boot. */
@@ -60,13 +68,12 @@ export interface KernelVerdict {
 }
 
 export function emulateModuleLoad(base: Btf, moduleBtf: Uint8Array, moduleName: string, opts: EmulateOptions): KernelVerdict {
-  const rules = KERNEL_RULES[opts.version];
-  if (!rules) throw new InputError(`unknown kernel version ${String(opts.version)}`);
-  // btf_module_notify: a module without BTF (btf_data_size == 0) is not validated at all.
-  if (moduleBtf.length === 0) return { accepted: false, errno: 0, loads: true, log: [] };
+  const rules = rulesFor(opts);
+  // Before 5.11 the kernel ignores module BTF; and btf_module_notify skips a module without BTF.
+  if (!rules.validatesModuleBtf || moduleBtf.length === 0) return { accepted: false, errno: 0, loads: true, log: [] };
 
   const out = new KernelLog(rules);
-  const result = parseModule(rules.readsDistilledBase ? opts.distilledBase : undefined);
+  const result = opts.vmlinuxErrno ? opts.vmlinuxErrno : parseModule(rules.readsDistilledBase ? opts.distilledBase : undefined);
   const lines = (): string[] => out.lines.map(kernelBytesToText);
   if (typeof result !== 'number') return { accepted: false, errno: 0, loads: false, log: lines(), fault: result.fault };
   if (result === 0) return { accepted: true, errno: 0, loads: true, log: lines() };
@@ -93,4 +100,24 @@ export function emulateModuleLoad(base: Btf, moduleBtf: Uint8Array, moduleName: 
     const relocated = relocate(mod, moduleBase, vmlinux, out);
     return 'fault' in relocated ? relocated : relocated.err;
   }
+}
+
+function rulesFor(opts: { version: KernelVersion; rules?: Readonly<Record<string, boolean>> }) {
+  try {
+    return kernelRules(opts.version, opts.rules);
+  } catch (e) {
+    throw new InputError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * btf_parse_vmlinux() → btf_parse_base(): what the kernel decides about its own BTF at boot (or
+ * at the first use of BTF). A non-zero errno means every module's BTF fails with it, without a
+ * line of its own; `log` holds the lines printed once, at that time.
+ */
+export function emulateVmlinuxParse(raw: Uint8Array, opts: { version: KernelVersion; rules?: Readonly<Record<string, boolean>> }): { errno: number; log: string[] } {
+  const rules = rulesFor(opts);
+  const out = new KernelLog(rules);
+  const errno = new BtfVerifier(rules, raw, out, { silenceTypeLogs: false }).run();
+  return { errno, log: out.lines.map(kernelBytesToText) };
 }

@@ -30,8 +30,11 @@ export interface MetaEnv {
   nameOffsetValid(nameOff: number): boolean;
   /** First byte of btf_str_by_offset(), or -1 when it returns NULL. */
   strFirstByte(nameOff: number): number;
-  /** btf_name_valid_identifier() (offset must be valid). */
-  nameValidIdentifier(nameOff: number): boolean;
+  /**
+   * btf_name_valid_identifier() (offset must be valid). dotOk: the caller allowed '.' before
+   * dots were allowed everywhere (__btf_name_valid(..., true) for VAR names).
+   */
+  nameValidIdentifier(nameOff: number, dotOk?: boolean): boolean;
   /** btf_name_valid_section() (offset must be valid). */
   nameValidSection(nameOff: number): boolean;
   /** __btf_name_by_offset(): "(anon)" for 0, "(invalid-name-offset)" when out of range. */

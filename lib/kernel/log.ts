@@ -5,11 +5,14 @@
  * vscnprintf() into a 1024-byte buffer (at most 1023 bytes kept) and immediately prints it with
  * pr_err("BPF: %s%s", kbuf, newline ? "" : "\n"). So every fragment is its own printk record: the
  * type line, each log_details piece, the lone " " separator and the final "\n" all show up as
- * separate `BPF: ...` lines. printk then keeps at most printkRecordMax - 1 bytes of the record and
- * strips one trailing newline. A record with an embedded newline (a name holding byte 0x0a) is
+ * separate `BPF: ...` lines. printk then keeps at most printkRecordMax - 3 bytes of the record
+ * (the level prefix counts) and strips one trailing newline. A record with an embedded newline (a name holding byte 0x0a) is
  * shown by dmesg and the console as several lines; we return it that way.
  */
 import type { KernelRules } from '../../rules/kernel/versions.js';
+
+/** KERN_ERR / KERN_WARNING: SOH and the level digit, counted in the record size, then stripped. */
+const LEVEL_PREFIX = 2;
 
 export class KernelLog {
   /** The lines so far, as byte strings (see text.ts). */
@@ -22,14 +25,18 @@ export class KernelLog {
     const kbuf = formatted.length > this.rules.verifierTmpLogSize - 1
       ? formatted.slice(0, this.rules.verifierTmpLogSize - 1)
       : formatted;
+    // Before 5.17: pr_err("BPF:%s\n"), so a "\n" fragment is "BPF:" and an empty line.
+    if (this.rules.logStyle === 'fragment-line') { this.printk('BPF:' + kbuf + '\n'); return; }
     const newline = kbuf.length > 0 && kbuf.charCodeAt(kbuf.length - 1) === 0x0a;
     this.printk('BPF: ' + kbuf + (newline ? '' : '\n'));
   }
 
   /** One printk() record: length limit, trailing newline stripped, split at embedded newlines. */
   printk(text: string): void {
-    // vprintk_store: reserve_size = min(len + 1, max); vscnprintf keeps reserve_size - 1 bytes.
-    const keep = Math.min(text.length + 1, this.rules.printkRecordMax) - 1;
+    // vprintk_store: reserve_size = min(len + 1, max) counts the 2-byte level prefix of pr_err /
+    // pr_warn ("\0013"); vscnprintf keeps reserve_size - 1 bytes, and printk_sprint strips the
+    // prefix afterwards. So a record shows at most max - 3 bytes.
+    const keep = Math.min(text.length + LEVEL_PREFIX + 1, this.rules.printkRecordMax) - 1 - LEVEL_PREFIX;
     let record = text.length > keep ? text.slice(0, keep) : text;
     if (record.length > 0 && record.charCodeAt(record.length - 1) === 0x0a) record = record.slice(0, -1);
     if (record.indexOf('\n') < 0) this.lines.push(record);

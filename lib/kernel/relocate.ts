@@ -9,6 +9,7 @@
  */
 import { Kind } from '../btf/kinds.js';
 import { EINVAL } from '../../rules/kernel/kinds.js';
+import { fmtD, fmtU } from './log.js';
 import type { KernelLog } from './log.js';
 import { kernelSort } from './sort.js';
 import { BaseView, BtfVerifier, cStringAt, TYPE_SIZE } from './verifier.js';
@@ -63,6 +64,7 @@ function fullString(bytes: Uint8Array, pos: number): string {
 }
 
 const isComposite = (kind: number): boolean => kind === Kind.STRUCT || kind === Kind.UNION;
+// Types reaching btf_relocate passed btf_check_meta: their kind fits in 5 bits on every kernel.
 const kindOfInfo = (info: number): number => (info >>> 24) & 0x1f;
 const kflagOfInfo = (info: number): boolean => (info >>> 31) === 1;
 
@@ -72,6 +74,11 @@ const kflagOfInfo = (info: number): boolean => (info >>> 31) === 1;
  */
 export function relocate(mod: BtfVerifier, dist: BaseView, vmlinux: BaseView, out: KernelLog): RelocateResult {
   const warn = (text: string): void => out.printk(text);
+  const rules = mod.rules;
+  // btf_vlen(): 16 bits, 24 bits from 7.2.
+  const vlenMask = rules.infoLayout === 'kind7' ? 0xffffff : 0xffff;
+  // Type ids are printed with %d (6.12, 7.2) or %u (7.3); they differ only past 2^31.
+  const fmtId = rules.relocateUnsignedIds ? fmtU : fmtD;
   const nrTypes = mod.totalTypes;
   const nrDist = dist.nrTypes;
   const nrBase = vmlinux.nrTypes;
@@ -84,10 +91,10 @@ export function relocate(mod: BtfVerifier, dist: BaseView, vmlinux: BaseView, ou
     switch (kind) {
       case Kind.INT: case Kind.FLOAT: case Kind.ENUM: case Kind.STRUCT: case Kind.UNION: case Kind.FWD:
         if (dist.nameOff(i)) break;
-        warn(`type [${i}], kind [${kind}] is invalid for distilled base BTF; it is anonymous\n`);
+        warn(`type [${fmtId(i)}], kind [${kind}] is invalid for distilled base BTF; it is anonymous\n`);
         return { err: -EINVAL };
       default:
-        warn(`type [${i}] in distilled based BTF has unexpected kind [${kind}]\n`);
+        warn(`type [${fmtId(i)}] in distilled based BTF has unexpected kind [${kind}]\n`);
         return { err: -EINVAL };
     }
   }
@@ -110,7 +117,7 @@ export function relocate(mod: BtfVerifier, dist: BaseView, vmlinux: BaseView, ou
     const off = mod.offsetOf(id);
     const tInfo = mod.u32(off + 4);
     if (!isComposite(kindOfInfo(tInfo))) continue;
-    const vlen = tInfo & 0xffff;
+    const vlen = tInfo & vlenMask;
     for (let m = 0; m < vlen; m++) {
       let nextId = mod.u32(off + TYPE_SIZE + m * 12 + 4);
       // A chain longer than the number of types goes round a cycle: the kernel loops forever.
@@ -175,7 +182,7 @@ export function relocate(mod: BtfVerifier, dist: BaseView, vmlinux: BaseView, ou
     for (let k = searchNameSize(key, info); k >= 0 && k < info.length && cmpNameSize(key, info[k]) === 0; k++) {
       const distId = info[k].id;
       if (!distId || distId >= nrDist) {
-        warn(`base BTF id [${id}] maps to invalid distilled base BTF id [${distId}]\n`);
+        warn(`base BTF id [${fmtId(id)}] maps to invalid distilled base BTF id [${fmtId(distId)}]\n`);
         return { err: -EINVAL };
       }
       const distInfoWord = dist.info(distId);
@@ -218,7 +225,7 @@ export function relocate(mod: BtfVerifier, dist: BaseView, vmlinux: BaseView, ou
   // every distilled type must now be mapped
   for (let id = 1; id < nrDist; id++) {
     if (idMap[id] && idMap[id] !== BTF_IS_EMBEDDED) continue;
-    warn(`distilled base BTF type '${cStringAt(dist.strings, dist.nameOff(id))}' [${id}] is not mapped to base BTF id\n`);
+    warn(`distilled base BTF type '${cStringAt(dist.strings, dist.nameOff(id))}' [${fmtId(id)}] is not mapped to base BTF id\n`);
     return { err: -EINVAL };
   }
 
@@ -230,7 +237,7 @@ export function relocate(mod: BtfVerifier, dist: BaseView, vmlinux: BaseView, ou
     const off = mod.offsetOf(id);
     const tInfo = mod.u32(off + 4);
     const kind = kindOfInfo(tInfo);
-    const vlen = tInfo & 0xffff;
+    const vlen = tInfo & vlenMask;
     let memberSize = 0;
     if (kind === Kind.ENUM || kind === Kind.FUNC_PROTO) memberSize = 8;
     else if (kind === Kind.ENUM64 || isComposite(kind)) memberSize = 12;
@@ -238,8 +245,8 @@ export function relocate(mod: BtfVerifier, dist: BaseView, vmlinux: BaseView, ou
       const strOff = mod.u32(f < 0 ? off : off + TYPE_SIZE + f * memberSize);
       if (!strOff || strOff >= distStrLen) continue;
       if (!strMap[strOff]) {
-        // The kernel prints the string at the unmapped *result* (offset 0: ""), without "\n".
-        warn(`string '' [offset ${strOff}] is not mapped to base BTF`);
+        // The kernel prints the string at the unmapped *result* (offset 0: ""); 6.12 without "\n".
+        warn(`string '' [offset ${strOff}] is not mapped to base BTF${rules.relocateStringNewline ? '\n' : ''}`);
         return { err: -ENOENT };
       }
     }

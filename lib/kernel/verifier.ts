@@ -16,14 +16,24 @@ import type { KernelRules } from '../../rules/kernel/versions.js';
 import { isAlnum, isAlpha, isPrint } from './ctype.js';
 import type { MetaEnv, TypeCursor } from './env.js';
 import { fmtU, fmtX, KernelLog } from './log.js';
+import { kernelSort } from './sort.js';
+
+/** The header fields btf_parse_hdr copies (layout_off / layout_len: 7.1+, else 0). */
+interface BtfHeaderFields { hdrLen: number; typeOff: number; typeLen: number; strOff: number; strLen: number; layoutOff: number; layoutLen: number }
 
 const BTF_MAGIC = 0xeb9f;
 const BTF_VERSION = 1;
-/** sizeof(struct btf_header) in both kernels. */
-const HEADER_SIZE = 24;
 /** offsetofend(struct btf_header, hdr_len). */
 const HDR_LEN_END = 8;
-const BTF_INFO_MASK = 0x9f00ffff;
+/**
+ * How each kernel decodes the info word (rules.infoLayout): the bits that must be zero (none from
+ * 7.2 on), and the kind and vlen masks.
+ */
+const INFO_LAYOUTS = {
+  kind4: { mustBeZero: ~0x8f00ffff, kindMask: 0x0f, vlenMask: 0xffff },
+  kind5: { mustBeZero: ~0x9f00ffff, kindMask: 0x1f, vlenMask: 0xffff },
+  kind7: { mustBeZero: 0, kindMask: 0x7f, vlenMask: 0xffffff },
+} as const;
 /** sizeof(struct btf_type). */
 export const TYPE_SIZE = TYPE_HEADER_SIZE;
 /** btf_check_type_tags' chain_limit. */
@@ -97,11 +107,13 @@ export class BtfVerifier implements MetaEnv {
   private sBytes: Uint8Array = new Uint8Array(0);
   private sPos = 0;
   private readonly silenceTypeLogs: boolean;
+  private readonly infoLayout: (typeof INFO_LAYOUTS)[keyof typeof INFO_LAYOUTS];
 
   constructor(readonly rules: KernelRules, readonly data: Uint8Array, readonly out: KernelLog, opts: VerifyOptions) {
     this.view = viewOf(data);
     this.base = opts.base;
     this.silenceTypeLogs = opts.silenceTypeLogs;
+    this.infoLayout = INFO_LAYOUTS[rules.infoLayout];
     this.startIdK = opts.base ? opts.base.nrTypes : 0;
     this.firstOwnId = opts.base ? opts.base.nrTypes : 1;
     this.startStrOff = opts.base ? opts.base.strLen : 0;
@@ -123,32 +135,35 @@ export class BtfVerifier implements MetaEnv {
     if (typeof hdr === 'number') return hdr;
     // btf->nohdr_data = btf->data + btf->hdr.hdr_len (the copied header's value)
     const nohdr = hdr.hdrLen;
-    let err = this.parseStrSec(nohdr, hdr.strOff, hdr.strLen);
+    let err = this.parseStrSec(nohdr, hdr.hdrLen, hdr.strOff, hdr.strLen);
     if (err) return err;
     err = this.checkAllMetas(nohdr + hdr.typeOff, hdr.typeLen);
     if (err) return err;
-    return this.checkTypeTags();
+    return this.rules.typeTagPass ? this.checkTypeTags() : 0;
   }
 
   // ---- btf_parse_hdr / btf_check_sec_info / btf_parse_str_sec -------------------------------
 
-  private parseHdr(): number | { hdrLen: number; typeOff: number; typeLen: number; strOff: number; strLen: number } {
+  private parseHdr(): number | BtfHeaderFields {
     const size = this.data.length;
+    // sizeof(struct btf_header): 24, or 32 from 7.1 (layout_off, layout_len).
+    const headerSize = this.rules.headerSize;
     if (size < HDR_LEN_END) { this.out.vlog('hdr_len not found'); return -EINVAL; }
     const hdrLen = this.view.getUint32(4, true);
     if (size < hdrLen) { this.out.vlog('btf_header not found'); return -EINVAL; }
     // Header bytes beyond the known struct must be zero.
-    for (let i = HEADER_SIZE; i < hdrLen; i++) {
+    for (let i = headerSize; i < hdrLen; i++) {
       if (this.data[i] !== 0) { this.out.vlog('Unsupported btf_header'); return -E2BIG; }
     }
     // memcpy(&btf->hdr, data, min(hdr_len, sizeof hdr)) into a zeroed struct: a short hdr_len
     // leaves the later fields (even hdr_len itself) zero.
-    const copy = new Uint8Array(HEADER_SIZE);
-    copy.set(this.data.subarray(0, Math.min(hdrLen, HEADER_SIZE)));
+    const copy = new Uint8Array(headerSize);
+    copy.set(this.data.subarray(0, Math.min(hdrLen, headerSize)));
     const h = viewOf(copy);
-    const fields = {
+    const fields: BtfHeaderFields = {
       hdrLen: h.getUint32(4, true), typeOff: h.getUint32(8, true), typeLen: h.getUint32(12, true),
       strOff: h.getUint32(16, true), strLen: h.getUint32(20, true),
+      layoutOff: headerSize >= 32 ? h.getUint32(24, true) : 0, layoutLen: headerSize >= 32 ? h.getUint32(28, true) : 0,
     };
     if (h.getUint16(0, true) !== BTF_MAGIC) { this.out.vlog('Invalid magic'); return -EINVAL; }
     if (copy[2] !== BTF_VERSION) { this.out.vlog('Unsupported version'); return -ENOTSUPP; }
@@ -158,14 +173,20 @@ export class BtfVerifier implements MetaEnv {
     return err || fields;
   }
 
-  private checkSecInfo(size: number, hdr: { hdrLen: number; typeOff: number; typeLen: number; strOff: number; strLen: number }): number {
+  private checkSecInfo(size: number, hdr: BtfHeaderFields): number {
     let secs = [{ off: hdr.typeOff, len: hdr.typeLen }, { off: hdr.strOff, len: hdr.strLen }];
     // sort() with btf_sec_info_cmp, which compares (int)(x->off - y->off): a u32 difference read
     // as signed, so offsets 2 GiB apart compare "backwards". The kernel's heapsort (6.1's and
     // 6.12's alike) on two entries keeps them in order iff cmp(first, second) < 0.
     const cmp = (x: { off: number; len: number }, y: { off: number; len: number }): number =>
       ((x.off - y.off) | 0) || ((x.len - y.len) | 0);
-    if (cmp(secs[0], secs[1]) >= 0) secs = [secs[1], secs[0]];
+    // 7.1+: the layout section tiles with the others when the header has it and it is not empty.
+    if (this.rules.headerSize >= 32 && hdr.hdrLen >= 32 && hdr.layoutLen !== 0) {
+      secs.push({ off: hdr.layoutOff, len: hdr.layoutLen });
+      kernelSort(secs, cmp);
+    } else if (cmp(secs[0], secs[1]) >= 0) {
+      secs = [secs[1], secs[0]];
+    }
     let total = 0;
     const expectedTotal = (size - hdr.hdrLen) >>> 0;
     for (const sec of secs) {
@@ -180,10 +201,12 @@ export class BtfVerifier implements MetaEnv {
     return 0;
   }
 
-  private parseStrSec(nohdr: number, strOff: number, strLen: number): number {
+  private parseStrSec(nohdr: number, hdrLen: number, strOff: number, strLen: number): number {
     const start = nohdr + strOff;
     const end = start + strLen;
-    if (end !== this.data.length) { this.out.vlog('String section is not at the end'); return -EINVAL; }
+    // 7.1+: with a full 32-byte header the strings may come before the layout section.
+    const mustBeLast = this.rules.headerSize < 32 || hdrLen < this.rules.headerSize;
+    if (mustBeLast && end !== this.data.length) { this.out.vlog('String section is not at the end'); return -EINVAL; }
     this.strStart = start;
     this.strLen = strLen;
     // split BTF may have no strings of its own
@@ -215,8 +238,9 @@ export class BtfVerifier implements MetaEnv {
     const id = fmtU(this.logTypeId);
     if (metaLeft < TYPE_SIZE) { this.out.vlog(`[${id}] meta_left:${metaLeft} meta_needed:${TYPE_SIZE}`); return -EINVAL; }
     const info = this.view.getUint32(off + 4, true);
-    if ((info & ~BTF_INFO_MASK) !== 0) { this.out.vlog(`[${id}] Invalid btf_info:${fmtX(info)}`); return -EINVAL; }
-    const kind = (info >>> 24) & 0x1f;
+    const layout = this.infoLayout;
+    if ((info & layout.mustBeZero) !== 0) { this.out.vlog(`[${id}] Invalid btf_info:${fmtX(info)}`); return -EINVAL; }
+    const kind = (info >>> 24) & layout.kindMask;
     const ops = kind <= this.rules.kindMax ? KIND_OPS[kind] : undefined;
     if (!ops) { this.out.vlog(`[${id}] Invalid kind:${kind}`); return -EINVAL; }
     const nameOff = this.view.getUint32(off, true);
@@ -226,7 +250,7 @@ export class BtfVerifier implements MetaEnv {
     t.nameOff = nameOff;
     t.info = info;
     t.kind = kind;
-    t.vlen = info & 0xffff;
+    t.vlen = info & layout.vlenMask;
     t.kflag = (info >>> 31) === 1;
     t.sizeType = this.view.getUint32(off + 8, true);
     const varMetaSize = ops.checkMeta(this, t, metaLeft - TYPE_SIZE);
@@ -264,9 +288,9 @@ export class BtfVerifier implements MetaEnv {
   kindOf(id: number): number {
     if (id < this.firstOwnId) {
       if (id === 0 && !this.base) return Kind.UNKN;
-      return this.base && id > 0 ? (this.base.info(id) >>> 24) & 0x1f : Kind.UNKN;
+      return this.base && id > 0 ? (this.base.info(id) >>> 24) & this.infoLayout.kindMask : Kind.UNKN;
     }
-    return (this.view.getUint32(this.offsets[id - this.firstOwnId] + 4, true) >>> 24) & 0x1f;
+    return (this.view.getUint32(this.offsets[id - this.firstOwnId] + 4, true) >>> 24) & this.infoLayout.kindMask;
   }
 
   /** Byte offset of own type `id` in `data`. */
@@ -287,10 +311,13 @@ export class BtfVerifier implements MetaEnv {
       let inTags = kind === Kind.TYPE_TAG;
       while (isModifierKind(kind)) {
         if (chainLimit-- === 0) { this.out.vlog('Max chain length or cycle detected'); return -ELOOP; }
-        if (kind === Kind.TYPE_TAG) {
-          if (!inTags) { this.out.vlog("Type tags don't precede modifiers"); return -EINVAL; }
-        } else if (inTags) {
-          inTags = false;
+        // 5.19-7.1 only: btf_check_modifier_chain_length (7.2) dropped the order check.
+        if (this.rules.tagOrderCheck) {
+          if (kind === Kind.TYPE_TAG) {
+            if (!inTags) { this.out.vlog("Type tags don't precede modifiers"); return -EINVAL; }
+          } else if (inTags) {
+            inTags = false;
+          }
         }
         // Everything up to good_id (all of the base too) was checked already.
         if (curId <= goodId) break;
@@ -337,24 +364,27 @@ export class BtfVerifier implements MetaEnv {
     return this.resolveStr(nameOff) ? this.sByte(this.sPos) : -1;
   }
 
-  nameValidIdentifier(nameOff: number): boolean {
+  nameValidIdentifier(nameOff: number, dotOk = false): boolean {
     if (!this.resolveStr(nameOff)) return false;
+    // __btf_name_char_ok: '.' everywhere since "Allow dots in BTF names" (6.4 and stable);
+    // before, only where the caller passes dot_ok (VAR and DATASEC names).
+    const dot = this.rules.dotsInNames || dotOk ? 0x2e : -1;
     let p = this.sPos;
     const first = this.sByte(p);
-    if (!isAlpha(first) && first !== 0x5f && first !== 0x2e) return false;
+    if (!isAlpha(first) && first !== 0x5f && first !== dot) return false;
     const limit = p + this.rules.ksymNameLen;
     p++;
     for (let c = this.sByte(p); c && p < limit; c = this.sByte(++p)) {
-      if (!isAlnum(c) && c !== 0x5f && c !== 0x2e) return false;
+      if (!isAlnum(c) && c !== 0x5f && c !== dot) return false;
     }
     return this.sByte(p) === 0;
   }
 
   nameValidSection(nameOff: number): boolean {
-    if (this.rules.sectionNameRule === 'identifier') return this.nameValidIdentifier(nameOff);
+    if (this.rules.sectionNameRule === 'identifier') return this.nameValidIdentifier(nameOff, true);
     if (!this.resolveStr(nameOff)) return false;
     let p = this.sPos;
-    if (!this.sByte(p)) return false;
+    if (this.rules.sectionNameEmptyRejected && !this.sByte(p)) return false;
     const limit = p + this.rules.ksymNameLen;
     for (let c = this.sByte(p); c && p < limit; c = this.sByte(++p)) {
       if (!isPrint(c)) return false;

@@ -13,13 +13,15 @@ export function renderJunit(report: CheckReport): string {
   let out = '<?xml version="1.0" encoding="UTF-8"?>\n';
   // testsuites carries no skipped count: the common JUnit schemas (Jenkins, Ant) allow it on testsuite only.
   out += `<testsuites name="btfcheck" tests="${s.modules}" failures="${s.rejected + s.mismatch}" errors="${s.errors}">\n`;
-  out += `  <testsuite name="${xml(suiteName)}" tests="${s.modules}" failures="${s.rejected + s.mismatch}" errors="${s.errors}" skipped="${s.noBtf}">\n`;
+  out += `  <testsuite name="${xml(suiteName)}" tests="${s.modules}" failures="${s.rejected + s.mismatch}" errors="${s.errors}" skipped="${s.noBtf + s.unchecked}">\n`;
   for (const r of report.modules) {
     out += `    <testcase classname="btfcheck" name="${xml(r.module ?? r.file)}" file="${xml(r.file)}">\n`;
     if (r.status === 'error') {
       out += `      <error message="${xml(r.error ?? 'error')}"/>\n`;
     } else if (r.status === 'no-btf') {
       out += '      <skipped message="module has no .BTF section"/>\n';
+    } else if (r.status === 'unchecked') {
+      out += `      <skipped message="kernel ${xml(report.kernel.version)} does not validate module BTF"/>\n`;
     } else if (r.status === 'rejected' || r.status === 'mismatch') {
       const first = r.status === 'rejected'
         ? `kernel rejects BTF: errno ${r.kernel?.errno}`

@@ -10,9 +10,25 @@ export interface BaseInfo {
   release?: string | null;
 }
 
+/** What kernel was emulated and how (cmd/kernel-settings.ts fills it; tests may give the first two). */
+export interface KernelInfo {
+  version: string;
+  allowBtfMismatch: boolean;
+  /** The version whose rules were applied. */
+  rules?: string;
+  versionFrom?: string;
+  config?: string | null;
+  overrides?: Record<string, boolean>;
+  /** Every assumption made, one sentence each. */
+  notes?: string[];
+  validatesModuleBtf?: boolean;
+  /** The kernel rejects the base's own BTF: errno and the lines printed once at boot. */
+  vmlinux?: { errno: number; log: string[] } | null;
+}
+
 export interface CheckReport {
   base: BaseInfo;
-  kernel: { version: string; allowBtfMismatch: boolean; versionFrom?: string };
+  kernel: KernelInfo;
   modules: ModuleResult[];
   summary: CheckSummary;
 }

@@ -11,7 +11,7 @@ export interface TextOptions {
 }
 
 const STATUS_LABEL: Record<string, string> = {
-  accepted: 'ok', rejected: 'REJECTED', mismatch: 'MISMATCH', 'no-btf': 'no-btf', error: 'ERROR',
+  accepted: 'ok', rejected: 'REJECTED', mismatch: 'MISMATCH', 'no-btf': 'no-btf', unchecked: 'unchecked', error: 'ERROR',
 };
 
 export function renderModule(r: ModuleResult, report: CheckReport, opts: TextOptions = {}): string {
@@ -25,6 +25,10 @@ export function renderModule(r: ModuleResult, report: CheckReport, opts: TextOpt
   }
   if (r.status === 'no-btf') {
     lines.push(`${pad}no .BTF section: the kernel loads it without BTF`);
+    return lines.join('\n') + '\n';
+  }
+  if (r.status === 'unchecked') {
+    lines.push(`${pad}kernel ${report.kernel.version} does not validate module BTF: the module loads and its BTF is ignored`);
     return lines.join('\n') + '\n';
   }
   const k = r.kernel!;
@@ -66,7 +70,9 @@ export function renderSummary(report: CheckReport): string {
   const s = report.summary;
   const parts = [`${s.accepted} accepted`, `${s.rejected} rejected`];
   if (s.mismatch) parts.push(`${s.mismatch} accepted but mismatched`);
-  parts.push(`${s.noBtf} without BTF`, `${s.errors} errors`);
+  parts.push(`${s.noBtf} without BTF`);
+  if (s.unchecked) parts.push(`${s.unchecked} not validated by this kernel`);
+  parts.push(`${s.errors} errors`);
   return `summary: ${s.modules} modules: ${parts.join(', ')}\n`;
 }
 
@@ -74,8 +80,12 @@ export function renderHeader(report: CheckReport): string {
   const b = report.base;
   const release = b.release ? `, release ${b.release}` : '';
   const k = report.kernel;
+  const rules = k.rules && k.rules !== k.version ? `, rules of ${k.rules}` : '';
+  const config = k.config ? ` (${k.config})` : '';
+  const notes = (k.notes ?? []).map((n) => `  note: ${n}\n`).join('');
+  const vmlinux = k.vmlinux ? `  the kernel rejects its own BTF: every module fails with ${k.vmlinux.errno}; at boot it prints:\n${k.vmlinux.log.map((l) => `    ${l}\n`).join('')}` : '';
   return `base: ${b.file}: ${b.types} types, ${b.strLen} string bytes, sha256 ${b.sha256}${release}\n` +
-    `kernel: ${k.version}${k.versionFrom ? ` (${k.versionFrom})` : ''}, CONFIG_MODULE_ALLOW_BTF_MISMATCH=${k.allowBtfMismatch ? 'y' : 'n'}\n\n`;
+    `kernel: ${k.version}${k.versionFrom ? ` (${k.versionFrom})` : ''}${rules}, CONFIG_MODULE_ALLOW_BTF_MISMATCH=${k.allowBtfMismatch ? 'y' : 'n'}${config}\n${notes}${vmlinux}\n`;
 }
 
 export function renderText(report: CheckReport, opts: TextOptions = {}): string {

@@ -59,6 +59,11 @@ const bitsRoundupBytes = (bits: number): number => (bits >>> 3) + ((bits & 7) !=
 const isPowerOf2 = (n: number): boolean => n !== 0 && (n & (n - 1)) === 0;
 const metaLeftMsg = (metaLeft: number, needed: number): string => `meta_left:${fmtU(metaLeft)} meta_needed:${fmtU(needed)}`;
 
+function noVlen(env: MetaEnv, t: TypeCursor): number {
+  if (t.vlen) { env.logType(t, true, 'vlen != 0'); return -EINVAL; }
+  return 0;
+}
+
 /** The common prefix of most checks: "vlen != 0" then "Invalid btf_info kind_flag". */
 function noVlenNoKflag(env: MetaEnv, t: TypeCursor): number {
   if (t.vlen) { env.logType(t, true, 'vlen != 0'); return -EINVAL; }
@@ -101,7 +106,8 @@ const intOps: KindOps = {
 
 /** btf_ref_type_check_meta: PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG. */
 function refTypeCheckMeta(env: MetaEnv, t: TypeCursor): number {
-  const e = noVlenNoKflag(env, t);
+  // 6.15+: a TYPE_TAG may carry kind_flag (an attribute tag).
+  const e = t.kind === Kind.TYPE_TAG && env.rules.tagKflag ? noVlen(env, t) : noVlenNoKflag(env, t);
   if (e) return e;
   if (!typeIdValid(t.sizeType)) { env.logType(t, true, 'Invalid type_id'); return -EINVAL; }
   if (t.kind === Kind.TYPEDEF) {
@@ -196,6 +202,8 @@ function enumCheckMeta(entrySize: number) {
   return (env: MetaEnv, t: TypeCursor, metaLeft: number): number => {
     const metaNeeded = t.vlen * entrySize;
     if (metaLeft < metaNeeded) { env.logType(t, false, metaLeftMsg(metaLeft, metaNeeded)); return -EINVAL; }
+    // Before 6.0 (ENUM64) an ENUM's kind_flag meant nothing and was refused; since, it is signedness.
+    if (t.kflag && !env.rules.enumKflag) { env.logType(t, true, 'Invalid btf_info kind_flag'); return -EINVAL; }
     if (t.sizeType > 8 || !isPowerOf2(t.sizeType)) { env.logType(t, true, 'Unexpected size'); return -EINVAL; }
     if (t.nameOff && !env.nameValidIdentifier(t.nameOff)) { env.logType(t, true, 'Invalid name'); return -EINVAL; }
     env.logType(t, true, null);
@@ -260,8 +268,9 @@ const varOps: KindOps = {
     if (metaLeft < VAR_DATA) { env.logType(t, false, metaLeftMsg(metaLeft, VAR_DATA)); return -EINVAL; }
     const e = noVlenNoKflag(env, t);
     if (e) return e;
-    // 6.1 calls __btf_name_valid, 6.12 btf_name_valid_identifier: the same identifier rule
-    if (!t.nameOff || !env.nameValidIdentifier(t.nameOff)) { env.logType(t, true, 'Invalid name'); return -EINVAL; }
+    // 6.1 calls __btf_name_valid, 6.12 btf_name_valid_identifier: the same identifier rule; before
+    // "Allow dots in BTF names" VAR passed dot_ok, so '.' was allowed here already.
+    if (!t.nameOff || !env.nameValidIdentifier(t.nameOff, true)) { env.logType(t, true, 'Invalid name'); return -EINVAL; }
     // a var cannot be void
     if (!t.sizeType || !typeIdValid(t.sizeType)) { env.logType(t, true, 'Invalid type_id'); return -EINVAL; }
     const linkage = env.u32(t.off + 12);
@@ -277,6 +286,8 @@ const datasecOps: KindOps = {
   checkMeta(env, t, metaLeft) {
     const metaNeeded = t.vlen * VAR_SECINFO;
     if (metaLeft < metaNeeded) { env.logType(t, false, metaLeftMsg(metaLeft, metaNeeded)); return -EINVAL; }
+    // Until 5.12 ("bpf: Permit size-0 datasec") a DATASEC needed at least one variable.
+    if (!t.vlen && !env.rules.emptyDatasec) { env.logType(t, true, 'vlen == 0'); return -EINVAL; }
     if (!t.sizeType) { env.logType(t, true, 'size == 0'); return -EINVAL; }
     if (t.kflag) { env.logType(t, true, 'Invalid btf_info kind_flag'); return -EINVAL; }
     if (!t.nameOff || !env.nameValidSection(t.nameOff)) { env.logType(t, true, 'Invalid name'); return -EINVAL; }
@@ -321,7 +332,8 @@ const declTagOps: KindOps = {
   checkMeta(env, t, metaLeft) {
     if (metaLeft < DECL_TAG_DATA) { env.logType(t, false, metaLeftMsg(metaLeft, DECL_TAG_DATA)); return -EINVAL; }
     if (env.strFirstByte(t.nameOff) <= 0) { env.logType(t, true, 'Invalid value'); return -EINVAL; }
-    const e = noVlenNoKflag(env, t);
+    // 6.15+: kind_flag allowed (an attribute tag).
+    const e = env.rules.tagKflag ? noVlen(env, t) : noVlenNoKflag(env, t);
     if (e) return e;
     if (env.i32(t.off + 12) < -1) { env.logType(t, true, 'Invalid component_idx'); return -EINVAL; }
     env.logType(t, true, null);

@@ -1,56 +1,97 @@
 /**
- * What differs between the kernel series we emulate, as data. Everything here was read from the
- * Debian sources (linux-source 6.1.192 and 6.12.117: kernel/bpf/btf.c, kernel/bpf/log.c,
- * kernel/printk/printk.c, kernel/printk/internal.h) and checked against real boots (the oracle).
+ * A kernel's rule set for module BTF, computed from the list of kernel changes (changes.ts): a
+ * baseline (5.10: no module BTF at all) with every change applied whose release, or stable
+ * backport, the kernel has, and the user's --rule switches on top. Per-kind checks live in
+ * rules/kernel/kinds.ts and read the flags here.
  *
- * Not data because nothing differs in them between the two: the per-kind checks and messages
- * (rules/kernel/kinds.ts: identical but for DATASEC names), the header/section/string checks, the
- * type-tag pass, kinds known (ENUM64 in both), KSYM_NAME_LEN, and, for the two-entry section sort,
- * lib/sort.c (rewritten in 6.12, same order for two entries). 6.12's btf_relocate uses its own
- * lib/sort.c (lib/kernel/sort.ts).
- *
- * Adding a series: copy the closest entry, walk the diff of btf.c (btf_parse_module, btf_parse_hdr,
- * btf_check_sec_info, btf_parse_str_sec, btf_check_all_metas, btf_check_meta, every *_check_meta and
- * *_log, __btf_verifier_log_type / _member / _vsi, btf_name_valid_*, btf_check_type_tags,
- * btf_module_notify) and printk's record size, and set the fields below; if a per-kind check
- * changed, add a flag here and read it in rules/kernel/kinds.ts.
+ * Versions: "7.2" (a series: its newest patch level, so every backport to it applies),
+ * "5.15.119", "6.1.0" (exact), or a release string ("6.8.0-45-generic", "7.2.13+deb14-cloud-amd64").
+ * Debian and Ubuntu ABI names ("6.1.0-47-cloud-amd64") carry ".0" where the real patch level is
+ * unknown: they count as the series, and the note says so.
  */
+import { KERNEL_CHANGES } from './changes.js';
 
-export type KernelVersion = '6.1' | '6.12';
+/** A kernel version; patch null = the newest patch level of the series. */
+export interface KernelVersionNumber { major: number; minor: number; patch: number | null }
+
+/** Kept as a name for what `--kernel` and the settings carry: any version string parseKernelVersion takes. */
+export type KernelVersion = string;
+
+/** How BTF_INFO_* decode the info word. */
+export type InfoLayout =
+  /** 5.11-5.12: BTF_INFO_MASK 0x8f00ffff, kind = bits 24-27, vlen = bits 0-15. */
+  | 'kind4'
+  /** 5.13-7.1: BTF_INFO_MASK 0x9f00ffff, kind = bits 24-28. */
+  | 'kind5'
+  /** 7.2+: no mask; kind = bits 24-30, vlen = bits 0-23. */
+  | 'kind7';
 
 /** How DATASEC names are validated (btf_name_valid_section). */
 export type SectionNameRule =
-  /** 6.1: the identifier rule (__btf_name_valid): [A-Za-z_.][A-Za-z0-9_.]* in the kernel's Latin-1 ctype. */
+  /** Before 6.9: the identifier rule, with '.' allowed (__btf_name_valid(..., dot_ok)). */
   | 'identifier'
-  /** 6.12: any non-empty run of isprint() characters ("Allow any printable character in DATASEC names"). */
+  /** 6.9+: any non-empty run of isprint() characters. */
   | 'printable';
 
-export interface KernelRules {
-  version: KernelVersion;
-  /** The Debian source the rules were read from. */
-  source: string;
+export interface MutableRules {
+  /** False before 5.11: the kernel ignores a module's .BTF. */
+  validatesModuleBtf: boolean;
   /** Highest BTF kind the kernel knows (BTF_KIND_MAX); above it: "[N] Invalid kind:K". */
   kindMax: number;
+  infoLayout: InfoLayout;
+  /** 'fragment-line' (before 5.17): pr_err("BPF:%s\n") per fragment; 'prefix-space': "BPF: %s%s". */
+  logStyle: 'fragment-line' | 'prefix-space';
+  /** CONFIG_MODULE_ALLOW_BTF_MISMATCH exists (5.18+); before, a rejection always fails the load. */
+  allowMismatchConfig: boolean;
+  /** btf_check_type_tags runs for modules (5.19+). */
+  typeTagPass: boolean;
+  /** ... and checks that type tags precede modifiers (5.19-7.1). */
+  tagOrderCheck: boolean;
+  /** ENUM kind_flag is signedness (6.0+); before, it is "Invalid btf_info kind_flag". */
+  enumKflag: boolean;
   /** KSYM_NAME_LEN: the longest valid identifier / section name. */
   ksymNameLen: number;
-  sectionNameRule: SectionNameRule;
-  /**
-   * 6.12 (commit "bpf: Skip logging when loading module BTF with mismatches permitted"): for module
-   * BTF with CONFIG_MODULE_ALLOW_BTF_MISMATCH=y, __btf_verifier_log_type and
-   * btf_verifier_log_member print nothing. Plain btf_verifier_log calls and btf_verifier_log_vsi
-   * still print.
-   */
-  silenceTypeLogsWhenMismatchAllowed: boolean;
-  /** BPF_VERIFIER_TMP_LOG_SIZE: each btf_verifier_log fragment is vscnprintf'ed into this buffer. */
+  /** BPF_VERIFIER_TMP_LOG_SIZE: each fragment is vscnprintf'ed into this buffer. */
   verifierTmpLogSize: number;
-  /**
-   * The largest printk record reservation, including the terminating NUL: 6.1 LOG_LINE_MAX
-   * (CONSOLE_LOG_MAX 1024 - PREFIX_MAX 32, CONFIG_PRINTK_CALLER unset on Debian), 6.12
-   * PRINTKRB_RECORD_MAX (1024). A record keeps at most this minus one byte.
-   */
+  /** The largest printk record reservation including the NUL (LOG_LINE_MAX 992 / PRINTKRB_RECORD_MAX 1024). */
   printkRecordMax: number;
-  /** Whether the kernel knows .BTF.base (distilled base BTF relocated onto vmlinux at load). */
+  /**
+   * 6.3+ with ALLOW_BTF_MISMATCH=y: __btf_verifier_log_type and btf_verifier_log_member print
+   * nothing for module BTF, and the rejection line is the once-per-boot mismatch line.
+   */
+  quietMismatch: boolean;
+  /** '.' allowed in every name (6.4, stable 5.10.186 / 5.15.119 / 6.1.36 / 6.3.10). */
+  dotsInNames: boolean;
+  sectionNameRule: SectionNameRule;
+  /** Under the printable rule, an empty DATASEC name is invalid (6.11+). */
+  sectionNameEmptyRejected: boolean;
+  /** .BTF.base parsed and relocated (6.11+). */
   readsDistilledBase: boolean;
+  /** kind_flag allowed on DECL_TAG / TYPE_TAG (6.15+). */
+  tagKflag: boolean;
+  /** The kernel checks whether BTF is sorted (7.0+; never rejects, never logs). */
+  sortedBtf: boolean;
+  /** sizeof(struct btf_header): 24, or 32 with layout_off / layout_len (7.1+). */
+  headerSize: number;
+  /** btf_relocate's string line ends with "\n" (7.2+). */
+  relocateStringNewline: boolean;
+  /** btf_relocate prints ids with %u (7.3+). */
+  relocateUnsignedIds: boolean;
+  /** A DATASEC may have no variables (5.12+); before, "vlen == 0". */
+  emptyDatasec: boolean;
+}
+
+export interface KernelRules extends Readonly<MutableRules> {
+  /** The version the rules were computed for, as given ("7.2", "6.1.36"). */
+  readonly version: string;
+  /** "7.2" */
+  readonly series: string;
+  /** The change ids in force, in release order (after --rule switches). */
+  readonly changes: readonly string[];
+  /** --rule switches applied: id → on/off. */
+  readonly overrides: Readonly<Record<string, boolean>>;
+  /** Kept for the per-kind checks and the log: 6.3+ suppression, read with ALLOW_BTF_MISMATCH. */
+  readonly silenceTypeLogsWhenMismatchAllowed: boolean;
   /**
    * What btf_module_notify prints after btf_parse_module fails, and whether the module still
    * loads. `oncePerBoot` lines are pr_warn_once: printed only for the first rejection of a boot.
@@ -58,52 +99,136 @@ export interface KernelRules {
   rejection(allowBtfMismatch: boolean, moduleName: string, errno: number): { line: string; oncePerBoot: boolean; moduleLoads: boolean };
 }
 
+export const MISMATCH_LINE = 'Kernel module BTF mismatch detected, BTF debug info may be unavailable for some modules';
+
 const failedToValidate = (moduleName: string, errno: number): string =>
   `failed to validate module [${moduleName}] BTF: ${errno}`;
 
-export const MISMATCH_LINE = 'Kernel module BTF mismatch detected, BTF debug info may be unavailable for some modules';
+/** 5.10: before module BTF. Every later behaviour is a change applied on top. */
+function baseline(): MutableRules {
+  return {
+    validatesModuleBtf: false, kindMax: 15, infoLayout: 'kind4', logStyle: 'fragment-line',
+    allowMismatchConfig: false, typeTagPass: false, tagOrderCheck: false, enumKflag: false,
+    ksymNameLen: 128, verifierTmpLogSize: 1024, printkRecordMax: 1024 - 32, quietMismatch: false,
+    dotsInNames: false, sectionNameRule: 'identifier', sectionNameEmptyRejected: false,
+    readsDistilledBase: false, tagKflag: false, sortedBtf: false, headerSize: 24,
+    relocateStringNewline: false, relocateUnsignedIds: false, emptyDatasec: false,
+  };
+}
 
-const V6_1: KernelRules = {
-  version: '6.1',
-  source: 'Debian linux-source-6.1 6.1.192',
-  kindMax: 19,
-  ksymNameLen: 512,
-  sectionNameRule: 'identifier',
-  silenceTypeLogsWhenMismatchAllowed: false,
-  verifierTmpLogSize: 1024,
-  printkRecordMax: 1024 - 32,
-  readsDistilledBase: false,
-  // pr_warn on every rejection; ALLOW_BTF_MISMATCH only decides whether the error is returned.
-  rejection: (allow, name, errno) => ({ line: failedToValidate(name, errno), oncePerBoot: false, moduleLoads: allow }),
-};
-
-const V6_12: KernelRules = {
-  version: '6.12',
-  source: 'Debian linux-source-6.12 6.12.117',
-  kindMax: 19,
-  ksymNameLen: 512,
-  sectionNameRule: 'printable',
-  silenceTypeLogsWhenMismatchAllowed: true,
-  verifierTmpLogSize: 1024,
-  printkRecordMax: 1024,
-  readsDistilledBase: true,
-  // With ALLOW_BTF_MISMATCH the per-module line became a pr_warn_once without the module's name.
-  rejection: (allow, name, errno) => allow
-    ? { line: MISMATCH_LINE, oncePerBoot: true, moduleLoads: true }
-    : { line: failedToValidate(name, errno), oncePerBoot: false, moduleLoads: false },
-};
-
-export const KERNEL_RULES: Readonly<Record<KernelVersion, KernelRules>> = { '6.1': V6_1, '6.12': V6_12 };
-
-export const KERNEL_VERSIONS: readonly KernelVersion[] = ['6.1', '6.12'];
+// ---- versions ---------------------------------------------------------------------------------
 
 /**
- * The series of a kernel release string: '6.1.170', '6.1.0-47-cloud-amd64' → '6.1';
- * '6.12.117+deb12-cloud-amd64' → '6.12'; undefined for a series we do not emulate.
+ * Parses what users have: "7.2", "5.15.119", "6.1.0", "6.8.0-45-generic", "7.2.13+deb14-cloud-amd64",
+ * "6.11.4-301.fc41.x86_64". An "X.Y.0-N..." release (Debian/Ubuntu ABI naming) does not tell the
+ * patch level: it counts as the series, with a note.
  */
-export function kernelSeries(release: string): KernelVersion | undefined {
-  const m = /^\s*(\d+)\.(\d+)(?=$|[.\-+_~ ])/.exec(release);
+export function parseKernelVersion(text: string): { version: KernelVersionNumber; note?: string } | undefined {
+  const m = /^\s*v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,5}))?([-+~_][^\s]*)?\s*$/.exec(text);
   if (!m) return undefined;
-  const series = `${Number(m[1])}.${Number(m[2])}`;
-  return (KERNEL_VERSIONS as readonly string[]).includes(series) ? (series as KernelVersion) : undefined;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  let patch: number | null = m[3] === undefined ? null : Number(m[3]);
+  let note: string | undefined;
+  const suffix = m[4] ?? '';
+  if (patch === 0 && suffix.startsWith('-')) {
+    patch = null;
+    note = `release ${text.trim()} names an ABI, not a patch level: the newest ${major}.${minor} rules were applied`;
+  }
+  return { version: { major, minor, patch }, note };
+}
+
+export function formatVersion(v: KernelVersionNumber): string {
+  return v.patch === null ? `${v.major}.${v.minor}` : `${v.major}.${v.minor}.${v.patch}`;
+}
+
+/** Orders versions; a null patch (newest of the series) sorts after every patch of its series. */
+export function compareVersions(a: KernelVersionNumber, b: KernelVersionNumber): number {
+  if (a.major !== b.major) return a.major - b.major;
+  if (a.minor !== b.minor) return a.minor - b.minor;
+  const pa = a.patch ?? Number.POSITIVE_INFINITY;
+  const pb = b.patch ?? Number.POSITIVE_INFINITY;
+  return pa === pb ? 0 : pa < pb ? -1 : 1;
+}
+
+function mustParse(text: string): KernelVersionNumber {
+  const p = parseKernelVersion(text);
+  if (!p) throw new Error(`bad kernel version in the rules: ${text}`);
+  return p.version;
+}
+
+/** Whether a change is in `v`: from its release on, or from a stable backport in that series on. */
+export function hasChange(v: KernelVersionNumber, change: { since: string; backports?: string[] }): boolean {
+  if (compareVersions(v, { ...mustParse(change.since), patch: 0 }) >= 0) return true;
+  for (const b of change.backports ?? []) {
+    const bv = mustParse(b);
+    if (bv.major === v.major && bv.minor === v.minor && compareVersions(v, bv) >= 0) return true;
+  }
+  return false;
+}
+
+/** The newest release a change entry names: kernels after its series get that rule set and a note. */
+export const NEWEST_KNOWN_SERIES: KernelVersionNumber = KERNEL_CHANGES
+  .map((c) => ({ ...mustParse(c.since), patch: null }))
+  .reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b));
+
+/** Series whose rules were checked against real boots (test/fixtures/oracle). */
+export const KERNEL_VERSIONS: readonly string[] = ['6.1', '6.12', '7.2', '7.3'];
+
+// ---- rule sets --------------------------------------------------------------------------------
+
+export class UnknownRuleError extends Error {}
+
+const cache = new Map<string, KernelRules>();
+
+/**
+ * The rule set of kernel `version` (a string parseKernelVersion takes), with `overrides`
+ * (change id → on/off) switched. Throws UnknownRuleError for an unknown change id and Error for
+ * a version that does not parse.
+ */
+export function kernelRules(version: string, overrides: Readonly<Record<string, boolean>> = {}): KernelRules {
+  const key = `${version}|${Object.entries(overrides).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const parsed = parseKernelVersion(version);
+  if (!parsed) throw new Error(`not a kernel version: ${version}`);
+  for (const id of Object.keys(overrides)) {
+    if (!KERNEL_CHANGES.some((c) => c.id === id)) throw new UnknownRuleError(`unknown rule ${id} (btfcheck kernels lists them)`);
+  }
+  const r = baseline();
+  const applied: string[] = [];
+  for (const change of KERNEL_CHANGES) {
+    const on = overrides[change.id] ?? hasChange(parsed.version, change);
+    if (!on) continue;
+    change.apply(r);
+    applied.push(change.id);
+  }
+  const rules: KernelRules = {
+    ...r,
+    version,
+    series: `${parsed.version.major}.${parsed.version.minor}`,
+    changes: applied,
+    overrides: { ...overrides },
+    silenceTypeLogsWhenMismatchAllowed: r.quietMismatch,
+    rejection(allow, name, errno) {
+      // Before 5.18 there is no such config: a rejected BTF fails the load.
+      const allowed = allow && r.allowMismatchConfig;
+      if (allowed && r.quietMismatch) return { line: MISMATCH_LINE, oncePerBoot: true, moduleLoads: true };
+      return { line: failedToValidate(name, errno), oncePerBoot: false, moduleLoads: allowed };
+    },
+  };
+  cache.set(key, rules);
+  return rules;
+}
+
+/** The rule sets of the oracle series, by series (tests and the kernels listing). */
+export const KERNEL_RULES: Readonly<Record<string, KernelRules>> = Object.fromEntries(KERNEL_VERSIONS.map((v) => [v, kernelRules(v)]));
+
+/**
+ * The series of a kernel release string: '6.1.0-47-cloud-amd64' → '6.1'; undefined when it does
+ * not parse as a kernel version.
+ */
+export function kernelSeries(release: string): string | undefined {
+  const p = parseKernelVersion(release);
+  return p ? `${p.version.major}.${p.version.minor}` : undefined;
 }

@@ -125,9 +125,9 @@ const MISMATCH = 'Kernel module BTF mismatch detected, BTF debug info may be una
  * (btf_accepted null; none in the public set) holds no verdict to compare with: it must hold no
  * BTF line either, and comes back marked notValidated so that callers count it separately.
  */
-export function compareWithOracle(rec: OracleRecord, base: Btf, btf: Uint8Array, allowBtfMismatch: boolean): OracleComparison {
+export function compareWithOracle(rec: OracleRecord, base: Btf, btf: Uint8Array, allowBtfMismatch: boolean, version: string = rec.booted_version): OracleComparison {
   const verdict = emulateModuleLoad(base, btf, rec.module, {
-    version: rec.series, allowBtfMismatch, firstRejectionInBoot: rec.prior_btf_rejections_in_boot === 0,
+    version, allowBtfMismatch, firstRejectionInBoot: rec.prior_btf_rejections_in_boot === 0,
   });
   const diffs: string[] = [];
   if (rec.btf_accepted === null) {
@@ -136,6 +136,8 @@ export function compareWithOracle(rec: OracleRecord, base: Btf, btf: Uint8Array,
     return { ok: diffs.length === 0, diffs, verdict, notValidated: true };
   }
   if (verdict.accepted !== rec.btf_accepted) diffs.push(`accepted: emulated ${verdict.accepted}, kernel ${rec.btf_accepted}`);
+  // Without ALLOW_BTF_MISMATCH (Debian 7.x) a rejected BTF fails the load; with it the module loads.
+  if (!verdict.accepted && verdict.loads !== allowBtfMismatch) diffs.push(`loads: emulated ${verdict.loads}, kernel ${allowBtfMismatch}`);
   const bpf = verdict.log.filter((l) => l.startsWith('BPF:'));
   const rest = verdict.log.filter((l) => !l.startsWith('BPF:'));
   if (JSON.stringify(bpf) !== JSON.stringify(rec.bpf_lines)) {
