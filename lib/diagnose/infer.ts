@@ -376,7 +376,11 @@ export function inferTypeStart(m: FindingContext): TypeStartInference {
   // The 8 most voted starts are scored; the fallback below also breaks ties by the top 64's votes.
   const ranked = topRuns(votes, 8);
   const scratch: Scratch = { state: chainStates.take(n), walk: chainWalk.take(n), refs: reachingRefs.take(nRefs), nRefs: 0 };
-  let best = pick(m, ranked.map(([c]) => c), new Map<number, number>(ranked), scratch);
+  // The actual base's numbering always competes: a start it ties with is no proof of another base
+  // (sorted BTF, 7.0+, puts few own types next to what they refer to, so votes are thin there).
+  const starts = ranked.map(([c]) => c);
+  if (!starts.includes(m.base.nrTypes)) starts.push(m.base.nrTypes);
+  let best = pick(m, starts, new Map<number, number>(ranked), scratch);
   if (best.start === undefined || best.misfits > 0) {
     // Fallback: the highest referenced id is an own type (own ids are above all base ids).
     // Ids past the kernel's limit are damage, not numbering; they would only lead astray.
