@@ -20,6 +20,7 @@ export async function runYargs(argv: string[] = hideBin(process.argv)): Promise<
     .command((await import('./commands/fingerprint.js')).fingerprintCommand)
     .command((await import('./commands/stamp.js')).stampCommand)
     .command((await import('./commands/explain.js')).explainCommand)
+    .command((await import('./commands/kernels.js')).kernelsCommand)
     .demandCommand(1, 'Name a command; see btfcheck --help.')
     .strict()
     .recommendCommands()

@@ -159,7 +159,7 @@ export function resolveKernelSettings(args: KernelArgs, base: BaseForSettings): 
     const parse = emulateVmlinuxParse(base.raw, { version, rules: overrides });
     if (parse.errno) {
       vmlinux = parse;
-      notes.push(`kernel ${rulesLabel}'s rules reject the base's own BTF (${parse.errno}${parse.log[0] ? `: ${parse.log.join(' / ')}` : ''}): such a kernel has no usable BTF, and every module's BTF fails with ${parse.errno} without lines of its own`);
+      notes.push(`kernel ${rulesLabel}'s rules reject the base's own BTF (${parse.errno}): such a kernel has no usable BTF, and every module's BTF fails with ${parse.errno} without lines of its own`);
     }
   }
 

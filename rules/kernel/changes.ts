@@ -102,7 +102,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
   },
   {
     id: 'printk-record-1024', since: '6.3',
-    summary: 'a printk record keeps up to 1023 bytes (PRINTKRB_RECORD_MAX); before, 991 (LOG_LINE_MAX = 1024 - 32)',
+    summary: 'a printk record holds 1024 bytes with the NUL and the 2-byte level prefix: lines up to 1021 bytes (PRINTKRB_RECORD_MAX); before, 989 (LOG_LINE_MAX = 1024 - 32)',
     source: 'commit 7d7a23a91c91 "printk: move size limit macros into internal.h" (release inferred); src 6.1.192 LOG_LINE_MAX, 6.12.117 PRINTKRB_RECORD_MAX',
     evidence: ['commit', 'src'],
     apply: (r) => { r.printkRecordMax = 1024; },
