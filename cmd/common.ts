@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { InputError } from '../lib/errors.js';
+import { escapeTerminal } from '../lib/report/escape.js';
 
 /** Exit codes, the same for every command. */
 export const EXIT_OK = 0;
@@ -18,6 +19,19 @@ export class UsageError extends InputError {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/**
+ * Writes `btfcheck: PART: PART...` as one line on stderr. Every part is escaped for the terminal
+ * (lib/report/escape.ts): a file name cannot add a line of its own or send escape sequences.
+ */
+export function printError(...parts: string[]): void {
+  process.stderr.write(errorLine(...parts));
+}
+
+/** The line printError writes. */
+export function errorLine(...parts: string[]): string {
+  return `btfcheck: ${parts.map((p) => escapeTerminal(p)).join(': ')}\n`;
 }
 
 /** The message of an error caught while handling one file, without a stack for user errors. */

@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { checkModule, CheckOptions, errorResult, KernelSettings, ModuleResult, summarize, CheckSummary } from '../lib/check.js';
 import { CandidateBase } from '../lib/diagnose/index.js';
 import { ChecksumManifest, lookupManifest, parseManifest } from '../lib/checksum/index.js';
-import { errorMessage, log, UsageError } from './common.js';
+import { errorMessage, log, printError, UsageError } from './common.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expandModulePaths, loadBase, loadModule, LoadedBase, LoadedModule, readTextFile } from './io/index.js';
+import { loadBase, loadModule, LoadedBase, LoadedModule, readTextFile, walkModulePaths } from './io/index.js';
 import { Progress } from './progress.js';
 
 /**
@@ -34,7 +34,7 @@ export async function loadBaseOrExit(path: string): Promise<LoadedBase | undefin
   try {
     return await loadBase(path);
   } catch (e) {
-    process.stderr.write(`btfcheck: ${path}: ${errorMessage(e)}\n`);
+    printError(path, errorMessage(e));
     return undefined;
   }
 }
@@ -70,14 +70,14 @@ const ONCE_PER_BOOT = 'Kernel module BTF mismatch detected, BTF debug info may b
 
 export async function runChecks(base: LoadedBase, paths: string[], kernel: KernelSettings, opts: RunOptions): Promise<RunResult> {
   let candidateErrors = 0;
-  // Results keep the order of the arguments: a path that cannot be listed is an error in its place.
+  // Results keep the order of the arguments and trees: a path or entry that cannot be listed is
+  // an error in its place, and the rest of its tree is still checked.
   const files: string[] = [];
   const unlisted = new Map<number, ModuleResult>();
   for (const p of paths) {
-    try {
-      files.push(...expandModulePaths([p]));
-    } catch (e) {
-      unlisted.set(files.length + unlisted.size, errorResult(p, errorMessage(e)));
+    for (const entry of walkModulePaths([p])) {
+      if (entry.error !== undefined) unlisted.set(files.length + unlisted.size, errorResult(entry.file, entry.error));
+      else files.push(entry.file);
     }
   }
   const candidatePaths = opts.candidates ? expandCandidatePaths(opts.candidates) : [];
@@ -111,7 +111,7 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
   }
   const results: ModuleResult[] = [];
   for (let i = 0, next = 0; i < checked.length + unlisted.size; i++) results.push(unlisted.get(i) ?? checked[next++]);
-  for (const r of results) if (r.status === 'error') process.stderr.write(`btfcheck: ${r.file}: ${r.error}\n`);
+  for (const r of results) if (r.status === 'error') printError(r.file, r.error ?? 'error');
   return { results: { results, summary: summarize(results) }, candidateErrors };
 }
 
@@ -162,7 +162,7 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase, repo
         candidates.push({ file: c.file, sha256: c.sha256, btf: c.btf });
       } catch (e) {
         candidateErrors++;
-        if (reportErrors) process.stderr.write(`btfcheck: candidate ${p}: ${errorMessage(e)}\n`);
+        if (reportErrors) printError(`candidate ${p}`, errorMessage(e));
         await log('debug', { candidate: p, error: errorMessage(e) }, 'candidate base unreadable');
       }
     }

@@ -9,9 +9,10 @@ import { Btf } from '../../lib/btf/btf.js';
 import { diagnoseModule, Explanation } from '../../lib/diagnose/index.js';
 import { CauseId, ExplainedFailure, explainLog, findMemberOwner } from '../../lib/explain/index.js';
 import { nameFromPath } from '../../lib/module.js';
+import { escapeStrings } from '../../lib/report/escape.js';
 import { errnoLabel, toJson } from '../../lib/report/model.js';
-import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
-import { expandModulePaths, LoadedBase, LoadedModule, loadModule, readTextFile } from '../io/index.js';
+import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, printError, UsageError, writeOut } from '../common.js';
+import { LoadedBase, LoadedModule, loadModule, readTextFile, walkModulePaths } from '../io/index.js';
 import { loadBaseOrExit } from '../run-checks.js';
 
 export interface ExplainArgs {
@@ -93,7 +94,7 @@ class ModuleFinder {
       try {
         this.loaded.set(file, await loadModule(file));
       } catch (e) {
-        process.stderr.write(`btfcheck: ${file}: ${errorMessage(e)}\n`);
+        printError(file, errorMessage(e));
         this.errors++;
         this.loaded.set(file, null);
       }
@@ -164,11 +165,15 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
     base = await loadBaseOrExit(args.base);
     if (!base) return EXIT_ERROR;
   }
-  let files: string[] = [];
-  try {
-    files = expandModulePaths(modules);
-  } catch (e) {
-    throw new UsageError(errorMessage(e));
+  // An unreadable path or tree entry is one line; the other modules are still used.
+  const files: string[] = [];
+  let listErrors = 0;
+  for (const entry of walkModulePaths(modules)) {
+    if (entry.error === undefined) files.push(entry.file);
+    else {
+      printError(entry.file, entry.error);
+      listErrors++;
+    }
   }
   const { failures, moduleErrors } = await explainFailures(text, base, files);
   const report: ExplainReport = {
@@ -177,11 +182,13 @@ export async function runExplain(args: ExplainArgs): Promise<number> {
     failures,
   };
   await writeOut(args.format === 'json' ? toJson(report) : renderExplainText(report, modules.length > 0));
-  if (moduleErrors > 0) return EXIT_ERROR;
+  if (moduleErrors + listErrors > 0) return EXIT_ERROR;
   return failures.length ? EXIT_OK : EXIT_FAIL;
 }
 
-export function renderExplainText(r: ExplainReport, modulesGiven: boolean): string {
+/** The text report; every string in it is escaped for a terminal first (lib/report/escape.ts). */
+export function renderExplainText(report: ExplainReport, modulesGiven: boolean): string {
+  const r = escapeStrings(report);
   if (!r.failures.length) return `${r.log}: no module BTF failures found (no "BPF:" or "failed to validate module" lines)\n`;
   const out: string[] = [];
   for (const f of r.failures) {

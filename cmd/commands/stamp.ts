@@ -13,8 +13,8 @@ import zlib from 'node:zlib';
 import { xz as napiXz } from '@napi-rs/lzma';
 import { open as elfinfoOpen } from 'elfinfo';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
-import { expandModulePaths, loadBase, nodeXzDecoder, readWholeFile } from '../io/index.js';
+import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, printError, UsageError, writeOut } from '../common.js';
+import { fsPath, loadBase, nodeXzDecoder, readWholeFile, walkModulePaths } from '../io/index.js';
 import { MODULE_MAX_OUTPUT } from '../io/load.js';
 import { openForRewrite, replaceFile } from '../io/safe-write.js';
 import type { LoadedBase } from '../io/index.js';
@@ -26,6 +26,8 @@ import {
   CHECKSUM_SECTION, createManifest, isSignedModule, ManifestEntry, readStoredChecksum, stampModuleElf, stripModuleSignature,
 } from '../../lib/checksum/index.js';
 import { diagnoseModule } from '../../lib/diagnose/index.js';
+import { escapeStrings, escapeTerminal } from '../../lib/report/escape.js';
+import { toJson } from '../../lib/report/model.js';
 
 interface StampArgs {
   base: string;
@@ -213,26 +215,26 @@ export async function runStamp(args: StampArgs): Promise<number> {
   try {
     base = await loadBase(args.base);
   } catch (e) {
-    process.stderr.write(`btfcheck: ${args.base}: ${errorMessage(e)}\n`);
+    printError(args.base, errorMessage(e));
     return EXIT_ERROR;
   }
-  let files: string[];
+  const files: string[] = [];
   const results: (StampResult & { entry?: ManifestEntry })[] = [];
-  try {
-    // Symlinks inside the trees are not followed: nothing outside them is written.
-    files = expandModulePaths(args.modules, {
-      followSymlinks: false,
-      onSkip: (file, why) => results.push({ file, status: 'skipped', compression: null, message: why }),
-    });
-  } catch (e) {
-    process.stderr.write(`btfcheck: ${errorMessage(e)}\n`);
-    return EXIT_ERROR;
+  // Symlinks inside the trees are not followed: nothing outside them is written. An unreadable
+  // path or entry is an error of its own; the rest of its tree is still stamped.
+  const entries = walkModulePaths(args.modules, {
+    followSymlinks: false,
+    onSkip: (file, why) => results.push({ file, status: 'skipped', compression: null, message: why }),
+  });
+  for (const entry of entries) {
+    if (entry.error === undefined) files.push(entry.file);
+    else results.push({ file: entry.file, status: 'error', compression: null, message: entry.error });
   }
   if (files.length === 0 && results.length === 0) throw new UsageError('no modules found in the given paths');
   if (args.manifest) {
     const clash = manifestClash(args.manifest, files);
     if (clash) {
-      process.stderr.write(`btfcheck: ${args.manifest}: ${clash}\n`);
+      printError(args.manifest, clash);
       return EXIT_ERROR;
     }
   }
@@ -244,16 +246,17 @@ export async function runStamp(args: StampArgs): Promise<number> {
     try {
       await replaceFile(args.manifest, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
     } catch (e) {
-      process.stderr.write(`btfcheck: ${args.manifest}: ${errorMessage(e)}\n`);
+      printError(args.manifest, errorMessage(e));
       return EXIT_ERROR;
     }
   }
-  for (const r of results) if (r.status === 'error') process.stderr.write(`btfcheck: ${r.file}: ${r.message}\n`);
+  for (const r of results) if (r.status === 'error') printError(r.file, r.message);
   if (args.format === 'json') {
-    await writeOut(JSON.stringify({ base: { file: base.file, sha256: base.sha256, types: base.btf.nrTypes, strLen: base.btf.strLen, release: base.release ?? null }, manifest: args.manifest ?? null, modules: results.map(({ entry: _e, ...r }) => r) }, null, 2) + '\n');
+    await writeOut(toJson({ base: { file: base.file, sha256: base.sha256, types: base.btf.nrTypes, strLen: base.btf.strLen, release: base.release ?? null }, manifest: args.manifest ?? null, modules: results.map(({ entry: _e, ...r }) => r) }));
   } else {
-    await writeOut(results.filter((r) => r.status !== 'error').map((r) => `${r.status}: ${r.file}: ${r.message}\n`).join('') +
-      (args.manifest ? `manifest: ${args.manifest} (${results.filter((r) => r.entry).length} modules)\n` : ''));
+    // Text: names escaped for the terminal (lib/report/escape.ts).
+    await writeOut(escapeStrings(results.filter((r) => r.status !== 'error').map(({ entry: _e, ...r }) => r)).map((r) => `${r.status}: ${r.file}: ${r.message}\n`).join('') +
+      (args.manifest ? `manifest: ${escapeTerminal(args.manifest)} (${results.filter((r) => r.entry).length} modules)\n` : ''));
   }
   const errors = results.filter((r) => r.status === 'error');
   if (errors.some((r) => r.message.includes('--force'))) return EXIT_FAIL;
@@ -270,7 +273,7 @@ function manifestClash(manifest: string, modules: string[]): string | undefined 
   }
   for (const m of modules) {
     try {
-      const ms = fs.statSync(m);
+      const ms = fs.statSync(fsPath(m));
       if (ms.dev === st.dev && ms.ino === st.ino) return `is the module ${m}: the manifest would replace it`;
     } catch { /* reported when the module is read */ }
   }

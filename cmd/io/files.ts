@@ -6,6 +6,17 @@ import fs from 'node:fs';
 import { InputError } from '../../lib/errors.js';
 import { ByteSource } from '../../lib/source.js';
 import { formatSize } from '../../lib/compress/index.js';
+import { encodeFileName, hasEscapedBytes } from '../../lib/fsname.js';
+
+/**
+ * The path to hand to fs: the string itself, or its bytes when it holds a file name that is not
+ * UTF-8 (read from a directory by cmd/io/paths.ts, decoded by lib/fsname.ts).
+ */
+export function fsPath(p: string): string | Buffer {
+  if (!hasEscapedBytes(p)) return p;
+  const bytes = encodeFileName(p);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /**
  * Opens a file for reading, refusing anything but a regular file (sysfs and procfs files such as
@@ -14,7 +25,7 @@ import { formatSize } from '../../lib/compress/index.js';
 export function openRegular(path: string): number {
   let fd: number;
   try {
-    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(fsPath(path), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     throw fsError(e);
   }
@@ -63,7 +74,7 @@ export function fsError(e: unknown, doing = ''): InputError {
   const messages: Record<string, string> = {
     ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'permission denied',
     EISDIR: 'is a directory', ENOTDIR: 'a path component is not a directory', ELOOP: 'too many levels of symbolic links',
-    EMFILE: 'too many open files', EIO: 'input/output error',
+    EMFILE: 'too many open files', EIO: 'input/output error', ENAMETOOLONG: 'file name too long',
   };
   const what = (err && err.code && messages[err.code]) ?? (err instanceof Error ? err.message : String(e));
   return new InputError(doing ? `${doing}: ${what}` : what);

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { InputError } from '../../lib/errors.js';
-import { fsError } from './files.js';
+import { hasEscapedBytes } from '../../lib/fsname.js';
+import { fsError, fsPath } from './files.js';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR, O_RDONLY, O_NONBLOCK, O_DIRECTORY } = fs.constants;
 
@@ -40,7 +41,7 @@ export function describeFileType(st: fs.Stats): string {
 export function openForRewrite(path: string): { fd: number; stat: fs.Stats } {
   let fd: number;
   try {
-    fd = fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    fd = fs.openSync(fsPath(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError('is a symbolic link: refusing to write through it (name the file it points to)');
     throw fsError(e);
@@ -102,6 +103,8 @@ async function loadXattr(): Promise<XattrApi | null> {
 
 /** Copies every extended attribute; @napi-rs/xattr uses the l*xattr calls, so links are not followed. */
 function copyXattrs(api: XattrApi | null, from: string, to: string): void {
+  // The xattr binding takes paths as UTF-8 strings only: it would look at another name.
+  if (api && (hasEscapedBytes(from) || hasEscapedBytes(to))) throw new InputError('cannot keep its extended attributes: the file name is not UTF-8 (rename it to stamp it)');
   let names: string[];
   try {
     names = api ? api.listAttributesSync(from) : [];
@@ -146,7 +149,7 @@ export async function replaceFile(target: string, data: Uint8Array, opts: Replac
   let existing: fs.Stats | undefined;
   if (!original) {
     try {
-      existing = fs.lstatSync(target);
+      existing = fs.lstatSync(fsPath(target));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e);
     }
@@ -177,7 +180,7 @@ export async function replaceFile(target: string, data: Uint8Array, opts: Replac
     // The name must still hold the file that was read (or nothing, or a regular file, for a new one).
     let now: fs.Stats | undefined;
     try {
-      now = fs.lstatSync(target);
+      now = fs.lstatSync(fsPath(target));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || original) throw fsError(e, 'changed while being stamped');
     }
@@ -185,13 +188,13 @@ export async function replaceFile(target: string, data: Uint8Array, opts: Replac
       throw new InputError('was replaced by another file while being stamped: left alone');
     }
     if (!original && now && !now.isFile()) throw new InputError(`became ${describeFileType(now)} meanwhile: refusing to replace it`);
-    fs.renameSync(tmp, target);
+    fs.renameSync(fsPath(tmp), fsPath(target));
     renamed = true;
     syncDirectory(nodePath.dirname(target));
   } finally {
     fs.closeSync(fd);
     if (!renamed) {
-      try { fs.unlinkSync(tmp); } catch { /* already gone */ }
+      try { fs.unlinkSync(fsPath(tmp)); } catch { /* already gone */ }
     }
   }
 }
@@ -202,7 +205,7 @@ export async function replaceFile(target: string, data: Uint8Array, opts: Replac
  */
 export function createExclusive(path: string): number {
   try {
-    return fs.openSync(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    return fs.openSync(fsPath(path), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`cannot create ${nodePath.basename(path)}: the name exists already`);
     throw fsError(e, `cannot create a temporary file in ${nodePath.dirname(path)}`);
@@ -228,7 +231,7 @@ function readBack(fd: number, length: number): Uint8Array {
 function syncDirectory(dir: string): void {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(dir, O_RDONLY | O_DIRECTORY);
+    fd = fs.openSync(fsPath(dir), O_RDONLY | O_DIRECTORY);
     fs.fsyncSync(fd);
   } catch {
     // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
