@@ -4,7 +4,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { errorMessage, EXIT_ERROR, setLogLevel } from './common.js';
+import { errorLine, errorMessage, EXIT_ERROR, setLogLevel } from './common.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 
@@ -27,8 +27,9 @@ export async function runYargs(argv: string[] = hideBin(process.argv)): Promise<
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilogue('Exit status: 0 all accepted, 1 a module would be rejected or is silently mismatched, 2 usage or input error.')
     .fail((msg, err) => {
-      // Usage errors: one line and a pointer to --help, never a stack trace.
-      process.stderr.write(`btfcheck: ${msg ?? errorMessage(err)}\nTry 'btfcheck --help'.\n`);
+      // Usage errors: one line and a pointer to --help, never a stack trace. An input error thrown
+      // by a command (an unreadable file) is its one line alone, as the README promises.
+      process.stderr.write(msg ? `${errorLine(msg)}Try 'btfcheck --help'.\n` : errorLine(errorMessage(err)));
       process.exit(EXIT_ERROR);
     })
     .help()

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (e) => {
-  const { errorMessage, EXIT_ERROR } = await import('./common.js');
-  process.stderr.write(`btfcheck: ${errorMessage(e)}\n`);
+  const { errorMessage, EXIT_ERROR, printError } = await import('./common.js');
+  printError(errorMessage(e));
   process.exitCode = EXIT_ERROR;
 });

@@ -13,6 +13,7 @@ import {
 } from '../../lib/abi/index.js';
 import type { BaseDiff } from '../../lib/abi/index.js';
 import type { KernelSettings } from '../../lib/check.js';
+import { escapeStrings } from '../../lib/report/escape.js';
 import { toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
 import { LoadedBase, loadModule, nodeXzDecoder, readWholeFile, TEXT_INPUT_MAX } from '../io/index.js';
@@ -265,7 +266,9 @@ export async function runAbi(args: AbiArgs): Promise<number> {
 /** Problem modules listed per direction in text before "(+N more)". */
 const MAX_LISTED = 10;
 
-export function renderAbiText(r: AbiReport): string {
+/** The text report; every string in it is escaped for a terminal first (lib/report/escape.ts). */
+export function renderAbiText(report: AbiReport): string {
+  const r = escapeStrings(report);
   const lines: string[] = [];
   const side = (label: string, s: SideReport): string =>
     `${label}: ${s.base}${s.release ? ` (${s.release})` : ''}: ${s.types} types, ${s.strLen} string bytes` +

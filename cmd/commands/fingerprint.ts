@@ -5,8 +5,10 @@
  * and the kernel release when the file tells it.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { errorMessage, EXIT_ERROR, EXIT_OK, writeOut } from '../common.js';
+import { errorMessage, EXIT_ERROR, EXIT_OK, printError, writeOut } from '../common.js';
 import { loadBase } from '../io/index.js';
+import { escapeStrings } from '../../lib/report/escape.js';
+import { toJson } from '../../lib/report/model.js';
 
 export interface Fingerprint {
   file: string;
@@ -27,8 +29,9 @@ export async function fingerprintBase(path: string): Promise<Fingerprint> {
 }
 
 export function renderFingerprints(list: Fingerprint[], format: 'text' | 'json'): string {
-  if (format === 'json') return JSON.stringify(list, null, 2) + '\n';
-  return list.map((f) =>
+  if (format === 'json') return toJson(list);
+  // Text: file names and releases escaped for the terminal (lib/report/escape.ts).
+  return escapeStrings(list).map((f) =>
     `${f.sha256}  ${f.types.toLocaleString('en-US')} types  ${f.strLen.toLocaleString('en-US')} string bytes  ${f.release ?? '-'}  ${f.file}\n`).join('');
 }
 
@@ -50,7 +53,7 @@ export const fingerprintCommand: CommandModule<object, FingerprintArgs> = {
       } catch (e) {
         // One line per unreadable base; the others are still printed.
         failed = true;
-        process.stderr.write(`btfcheck: ${path}: ${errorMessage(e)}\n`);
+        printError(path, errorMessage(e));
       }
     }
     await writeOut(renderFingerprints(list, args.format));

@@ -1,10 +1,14 @@
 /** JUnit XML: one testcase per module, for CI dashboards. */
+import { escapeTerminal } from './escape.js';
 import { CheckReport } from './model.js';
 
-function xml(s: string): string {
-  // XML 1.0 forbids most control characters even when escaped; show them as \xNN instead.
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
-    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/**
+ * Text for an attribute or element. XML 1.0 forbids most control characters even as character
+ * references, and U+FFFE, U+FFFF and lone surrogates (a file name's non-UTF-8 bytes): the
+ * terminal escape writes all of them as `\xNN` / `\uXXXX`, then the markup characters are escaped.
+ */
+function xml(s: string, keepTab = false): string {
+  return escapeTerminal(s, { keepTab }).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
 export function renderJunit(report: CheckReport): string {
@@ -26,8 +30,9 @@ export function renderJunit(report: CheckReport): string {
       const first = r.status === 'rejected'
         ? `kernel rejects BTF: errno ${r.kernel?.errno}`
         : `accepted by the kernel but built against another base`;
-      const body = [...(r.kernel?.log ?? []), ...r.findings.map((f) => `${f.severity} ${f.rule}: ${f.message}`)].join('\n');
-      out += `      <failure message="${xml(first)}" type="${r.status}">${xml(body)}</failure>\n`;
+      // Line by line: a newline inside a line is escaped, the ones between lines are kept.
+      const body = [...(r.kernel?.log ?? []).map((l) => xml(l, true)), ...r.findings.map((f) => xml(`${f.severity} ${f.rule}: ${f.message}`))].join('\n');
+      out += `      <failure message="${xml(first)}" type="${r.status}">${body}</failure>\n`;
     }
     out += '    </testcase>\n';
   }

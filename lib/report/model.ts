@@ -43,7 +43,12 @@ export function errnoLabel(errno: number): string {
   return name ? `${errno} (${name})` : String(errno);
 }
 
-/** JSON with bigint values as decimal strings, stable key order as built. */
+/**
+ * JSON with bigint values as decimal strings, stable key order as built. JSON.stringify escapes C0
+ * controls but leaves DEL and C1 (U+0080..U+009F, which some terminals obey) raw: they can only
+ * stand inside strings here, so they are written as \u escapes too, meaning the same.
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
+    .replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }

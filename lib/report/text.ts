@@ -1,5 +1,6 @@
 /** The human report: a verdict line per module, the kernel's lines indented, causes, a summary. */
 import { ModuleResult } from '../check.js';
+import { escapeStrings } from './escape.js';
 import { CheckReport, errnoLabel } from './model.js';
 import { renderSummaryTable, summaryTable } from './summary.js';
 
@@ -14,6 +15,7 @@ const STATUS_LABEL: Record<string, string> = {
   accepted: 'ok', rejected: 'REJECTED', mismatch: 'MISMATCH', 'no-btf': 'no-btf', unchecked: 'unchecked', error: 'ERROR',
 };
 
+/** One module's lines; `r` and `report` come escaped from renderText. */
 export function renderModule(r: ModuleResult, report: CheckReport, opts: TextOptions = {}): string {
   const lines: string[] = [];
   const name = r.module ?? '?';
@@ -88,7 +90,9 @@ export function renderHeader(report: CheckReport): string {
     `kernel: ${k.version}${k.versionFrom ? ` (${k.versionFrom})` : ''}${rules}, CONFIG_MODULE_ALLOW_BTF_MISMATCH=${k.allowBtfMismatch ? 'y' : 'n'}${config}\n${notes}${vmlinux}\n`;
 }
 
-export function renderText(report: CheckReport, opts: TextOptions = {}): string {
+/** The text report. Every string in it is escaped for a terminal first (./escape.ts). */
+export function renderText(input: CheckReport, opts: TextOptions = {}): string {
+  const report = escapeStrings(input);
   let out = renderHeader(report);
   let hidden = 0;
   for (const r of report.modules) {
