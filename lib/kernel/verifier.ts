@@ -384,8 +384,14 @@ export class BtfVerifier implements MetaEnv {
     if (this.rules.sectionNameRule === 'identifier') return this.nameValidIdentifier(nameOff, true);
     if (!this.resolveStr(nameOff)) return false;
     let p = this.sPos;
-    if (this.rules.sectionNameEmptyRejected && !this.sByte(p)) return false;
     const limit = p + this.rules.ksymNameLen;
+    if (this.rules.sectionNameEmptyRejected) {
+      if (!this.sByte(p)) return false;
+    } else {
+      // 6.9-6.10 skip the first byte unchecked (src++ before the loop): an empty name reads on into
+      // the next string. Fixed by "bpf: add check for invalid name in btf_name_valid_section()".
+      p++;
+    }
     for (let c = this.sByte(p); c && p < limit; c = this.sByte(++p)) {
       if (!isPrint(c)) return false;
     }

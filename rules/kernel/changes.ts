@@ -68,7 +68,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
   {
     id: 'log-prefix', since: '5.17',
     summary: 'log lines are "BPF: %s" with a newline only if missing; before, "BPF:%s\\n" for every fragment (no space; a "\\n" fragment prints "BPF:" and an empty line)',
-    source: 'commit 436d404cc8ff "bpf: Silence purge_cand_cache build warning" series (bpf_verifier_vlog BPF_LOG_KERNEL); src 5.10.223 verifier.c: pr_err("BPF:%s\\n")',
+    source: '"bpf: clean-up bpf_verifier_vlog() for BPF_LOG_KERNEL log level" (bpf-next, Dec 2021); src 5.10.223 verifier.c: pr_err("BPF:%s\\n")',
     evidence: ['commit', 'src'],
     apply: (r) => { r.logStyle = 'prefix-space'; },
   },
@@ -95,7 +95,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
   },
   {
     id: 'ksym-name-len-512', since: '6.1',
-    summary: 'KSYM_NAME_LEN 128 → 512: the longest valid name is 511 characters (before: 127)',
+    summary: 'KSYM_NAME_LEN 128 → 512: the longest valid name is 512 characters (before: 128)',
     source: 'commit b8a94bfb3395 "kallsyms: increase maximum kernel symbol length to 512"; src 5.10.223 (128), 6.1.192 (512)',
     evidence: ['commit', 'src'],
     apply: (r) => { r.ksymNameLen = 512; },
@@ -130,9 +130,9 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
   },
   {
     id: 'datasec-nonempty-name', since: '6.11',
-    summary: 'an empty DATASEC name (a name offset pointing at "") is "Invalid name" again under the printable rule',
-    source: 'src 6.12.117 btf_name_valid_section (first-release inferred)',
-    evidence: ['src'],
+    summary: 'the printable DATASEC name rule checks the first byte and rejects an empty name; 6.9-6.10 skip the first byte unchecked (an empty name reads on into the next string)',
+    source: 'commit bb6705c3f93b "bpf: add check for invalid name in btf_name_valid_section()" (6.11-rc7; later 6.10.y may carry it); src 6.12.117',
+    evidence: ['commit', 'src'],
     apply: (r) => { r.sectionNameEmptyRejected = true; },
   },
   {
