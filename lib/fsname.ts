@@ -7,40 +7,15 @@
  * and lib/report/escape.ts prints it as `\xff`.
  */
 
+import { decodeUtf8Keeping } from './utf8.js';
+
 /** First and last code unit standing for an undecodable byte (0x80..0xff). */
 export const ESCAPED_BYTE_FIRST = 0xdc80;
 export const ESCAPED_BYTE_LAST = 0xdcff;
 
 /** Decodes a file name: UTF-8, with each invalid byte as U+DC80+byte. */
 export function decodeFileName(bytes: Uint8Array): string {
-  let out = '';
-  const n = bytes.length;
-  for (let i = 0; i < n;) {
-    const b0 = bytes[i];
-    if (b0 < 0x80) { out += String.fromCharCode(b0); i++; continue; }
-    // Well-formed sequences only (Unicode Table 3-7): no overlongs, no surrogates, nothing above
-    // U+10FFFF; anything else is escaped byte by byte, so encoding gives back the same bytes.
-    let len = 0, lo = 0x80, hi = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) len = 2;
-    else if (b0 === 0xe0) { len = 3; lo = 0xa0; }
-    else if (b0 === 0xed) { len = 3; hi = 0x9f; }
-    else if (b0 >= 0xe1 && b0 <= 0xef) len = 3;
-    else if (b0 === 0xf0) { len = 4; lo = 0x90; }
-    else if (b0 >= 0xf1 && b0 <= 0xf3) len = 4;
-    else if (b0 === 0xf4) { len = 4; hi = 0x8f; }
-    let ok = len > 0 && i + len <= n && bytes[i + 1] >= lo && bytes[i + 1] <= hi;
-    for (let k = 2; ok && k < len; k++) ok = bytes[i + k] >= 0x80 && bytes[i + k] <= 0xbf;
-    if (!ok) {
-      out += String.fromCharCode(ESCAPED_BYTE_FIRST + (b0 - 0x80));
-      i++;
-      continue;
-    }
-    let cp = len === 2 ? b0 & 0x1f : len === 3 ? b0 & 0x0f : b0 & 0x07;
-    for (let k = 1; k < len; k++) cp = (cp << 6) | (bytes[i + k] & 0x3f);
-    out += String.fromCodePoint(cp);
-    i += len;
-  }
-  return out;
+  return decodeUtf8Keeping(bytes.length, (i) => bytes[i], (b) => String.fromCharCode(ESCAPED_BYTE_FIRST + (b - 0x80)));
 }
 
 /** True when `name` holds an escaped byte, i.e. it needs encodeFileName to reach the file. */
