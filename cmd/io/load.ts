@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Btf } from '../../lib/btf/btf.js';
 import { isBtf } from '../../lib/btf/header.js';
+import { checkBtfExtent } from '../../lib/btf-extent.js';
 import { Compression, DecompressLimits, formatSize, loadDecoders, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
 import { ElfFile, findSection, isElf, readElf, sectionData } from '../../lib/elf/sections.js';
 import { InputError } from '../../lib/errors.js';
@@ -92,6 +93,7 @@ function vmlinuxBtf(src: ByteSource, elf: ElfFile): Uint8Array {
 
 function finishBase(file: string, raw: Uint8Array, format: BaseFormat, release?: Partial<KernelRelease>): LoadedBase {
   const btf = Btf.parseBase(raw);
+  checkBtfExtent(raw);
   return { file, raw, btf, sha256: sha256(raw), release: release?.release, version: release?.version, format };
 }
 

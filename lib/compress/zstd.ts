@@ -9,15 +9,24 @@
  * bound no hostile header can exceed. The limits are checked against it before fzstd runs, and
  * fzstd then decodes into a buffer of the declared size or of the bound, or (no size known) with
  * its window shrunk to the bound: never more than the data can fill.
+ *
+ * fzstd skips the frame's content checksum; it is verified here (the low 32 bits of the XXH64 of
+ * the frame's content), so a corrupted file is an error, as for `zstd -t`, not another module.
  */
 import { decompress as fzstdDecompress } from 'fzstd';
 import { InputError } from '../errors.js';
 import { checkOutputSize, DecompressLimits, formatSize } from './limits.js';
+import { xxh64 } from './xxhash64.js';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const MAX_BLOCK = 128 << 10;
 
 interface FrameInfo {
+  /** Offsets of the frame in the input: its magic, and the byte after it. */
+  start: number;
+  end: number;
+  /** Offset of the 4-byte content checksum, when the frame has one (Content_Checksum_flag). */
+  checksumAt?: number;
   /** Offset of the window descriptor byte, when the frame has one. */
   windowDescriptorAt?: number;
   window: number;
@@ -98,12 +107,13 @@ export function zstdFrames(input: Uint8Array): { frames: FrameInfo[]; end: numbe
       p += stored;
       if (last) break;
     }
+    const checksumAt = hasChecksum ? p : undefined;
     if (hasChecksum) p += 4;
     if (p > input.length) truncated();
     if (contentSize !== undefined && contentSize > bound) {
       throw new InputError(`corrupt zstd frame: declares ${formatSize(contentSize)} but its blocks hold at most ${formatSize(bound)}`);
     }
-    frames.push({ windowDescriptorAt, window, contentSize, bound: contentSize ?? bound });
+    frames.push({ start: at, end: p, checksumAt, windowDescriptorAt, window, contentSize, bound: contentSize ?? bound });
     at = p;
   }
   if (frames.length === 0) throw new InputError('zstd data holds no frames');
@@ -132,10 +142,47 @@ function runFzstd(data: Uint8Array, buf?: Uint8Array): Uint8Array {
  */
 export function decompressZstd(input: Uint8Array, limits: DecompressLimits, sizeHint?: number): Uint8Array {
   const { frames, end } = zstdFrames(input);
-  const data = input.subarray(0, end);
   const bound = frames.reduce((n, f) => n + f.bound, 0);
   const declared = frames.every((f) => f.contentSize !== undefined);
   checkOutputSize('zstd', declared ? 'declares' : 'may produce', bound, input.length, limits);
+  if (frames.length > 1 && !declared && frames.some((f) => f.checksumAt !== undefined)) {
+    // Where one frame's output ends is known only from its declared size: decode frame by frame
+    // so that each checksum covers its own frame's content.
+    const parts = frames.map((f) => decompressZstd(input.subarray(f.start, f.end), limits));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+  const out = decodeFrames(input.subarray(0, end), frames, bound, declared, sizeHint);
+  verifyChecksums(input, out, frames);
+  return out;
+}
+
+/**
+ * Checks each frame's content checksum against its content in `out`: the frames' contents lie one
+ * after another, each as long as it declares (a single frame: the whole output).
+ */
+function verifyChecksums(input: Uint8Array, out: Uint8Array, frames: FrameInfo[]): void {
+  let at = 0;
+  for (let k = 0; k < frames.length; k++) {
+    const f = frames[k];
+    const length = frames.length === 1 ? out.length : f.contentSize!;
+    if (f.checksumAt !== undefined) {
+      const stored = u32(input, f.checksumAt);
+      const computed = xxh64(out, at, at + length)[1];
+      if (stored !== computed) {
+        const which = frames.length > 1 ? ` of frame ${k + 1}` : '';
+        throw new InputError(`corrupt zstd data: checksum mismatch (XXH64${which} ${hex(stored)} stored, ${hex(computed)} computed)`);
+      }
+    }
+    at += length;
+  }
+}
+
+const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
+
+function decodeFrames(data: Uint8Array, frames: FrameInfo[], bound: number, declared: boolean, sizeHint?: number): Uint8Array {
   if (declared && frames.every((f) => f.contentSize! > 0)) {
     // Every frame declares its size: fzstd allocates exactly that and decodes in place.
     const out = runFzstd(data);
