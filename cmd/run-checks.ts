@@ -10,8 +10,7 @@ import { CandidateBase } from '../lib/diagnose/index.js';
 import { ChecksumManifest, lookupManifest, parseManifest } from '../lib/checksum/index.js';
 import { errorMessage, log, printError, UsageError } from './common.js';
 import fs from 'node:fs';
-import path from 'node:path';
-import { loadBase, loadModule, LoadedBase, LoadedModule, readTextFile, walkModulePaths } from './io/index.js';
+import { fsPath, loadBase, loadModule, LoadedBase, LoadedModule, readTextFile, walkModulePaths } from './io/index.js';
 import { Progress } from './progress.js';
 
 /**
@@ -80,14 +79,14 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
       else files.push(entry.file);
     }
   }
-  const candidatePaths = opts.candidates ? expandCandidatePaths(opts.candidates) : [];
-  const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths, manifestPath: opts.manifest, maxFindings: opts.maxFindings };
+  const candidatePaths = opts.candidates ? expandCandidatePaths(opts.candidates) : { files: [], errors: 0 };
+  const ctx: WorkerContext = { basePath: base.file, kernel, diagnose: opts.diagnose !== false, candidatePaths: candidatePaths.files, manifestPath: opts.manifest, maxFindings: opts.maxFindings };
   const jobs = Math.max(1, opts.jobs ?? defaultJobs());
   const progress = new Progress(files.length, opts.progress !== false);
   const state = await prepareContext(ctx, base, true);
   const threads = files.length < WORKER_THRESHOLD ? 1 : jobs;
-  await log('info', { files: files.length, unlisted: unlisted.size, threads, candidates: candidatePaths.length, manifest: opts.manifest ?? null }, 'checking');
-  candidateErrors = state.candidateErrors;
+  await log('info', { files: files.length, unlisted: unlisted.size, threads, candidates: candidatePaths.files.length, manifest: opts.manifest ?? null }, 'checking');
+  candidateErrors = state.candidateErrors + candidatePaths.errors;
   let checked: ModuleResult[];
   if (threads === 1) {
     checked = [];
@@ -118,25 +117,35 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
 /** Base-looking file names inside a candidate directory: vmlinux*, vmlinuz*, *.btf (maybe compressed). */
 const CANDIDATE_FILE = /^(vmlinux|vmlinuz)|\.btf(\.(xz|zst|gz))?$/;
 
-/** Candidate bases: files as given, directories searched (recursively) for base-looking files. */
-function expandCandidatePaths(paths: string[]): string[] {
-  const out: string[] = [];
+/**
+ * Candidate bases: files as given, directories searched (recursively) for base-looking files. An
+ * unreadable entry inside a directory is one line (and exit 2); the other candidates still count.
+ */
+function expandCandidatePaths(paths: string[]): { files: string[]; errors: number } {
+  const files: string[] = [];
+  let errors = 0;
   for (const p of paths) {
     let isDir = false;
     try {
-      isDir = fs.statSync(p).isDirectory();
+      isDir = fs.statSync(fsPath(p)).isDirectory();
     } catch {
       // Reported when loading it, as for any unreadable candidate.
     }
     if (!isDir) {
-      out.push(p);
+      files.push(p);
       continue;
     }
-    const found = (fs.readdirSync(p, { recursive: true }) as string[]).filter((f) => CANDIDATE_FILE.test(path.basename(f))).sort();
-    if (!found.length) throw new UsageError(`--candidates ${p}: no vmlinux, vmlinuz or *.btf files in this directory`);
-    out.push(...found.map((f) => path.join(p, f)));
+    const before = files.length;
+    for (const entry of walkModulePaths([p], { match: CANDIDATE_FILE })) {
+      if (entry.error === undefined) files.push(entry.file);
+      else {
+        printError(`candidate ${entry.file}`, entry.error);
+        errors++;
+      }
+    }
+    if (files.length === before && errors === 0) throw new UsageError(`--candidates ${p}: no vmlinux, vmlinuz or *.btf files in this directory`);
   }
-  return out;
+  return { files, errors };
 }
 
 export interface PreparedContext {

@@ -121,6 +121,24 @@ describe('a tree with an unreadable directory, a 3000-deep nesting and a non-UTF
   });
 });
 
+describe('--candidates directories are walked per entry too', () => {
+  it('an unreadable subdirectory is one line and exit 2; the readable candidates are still used', () => {
+    const cands = path.join(dir, 'cands');
+    fs.mkdirSync(path.join(cands, 'sealed'), { recursive: true });
+    fs.copyFileSync(base47, path.join(cands, 'vmlinux-47.btf.xz'));
+    fs.copyFileSync(base47, path.join(cands, 'sealed', 'vmlinux-x.btf.xz'));
+    fs.chmodSync(path.join(cands, 'sealed'), 0o000);
+    try {
+      const r = runAsUser(['check', '-b', sample('6.1.0-56-cloud-amd64', 'vmlinux.btf.xz'), '-k', '6.1', '--candidates', cands, '-f', 'json', good47]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(`btfcheck: candidate ${path.join(cands, 'sealed')}: cannot read directory: permission denied\n`);
+      expect(JSON.parse(r.stdout).modules[0].builtAgainst).toMatchObject({ file: path.join(cands, 'vmlinux-47.btf.xz') });
+    } finally {
+      fs.chmodSync(path.join(cands, 'sealed'), 0o755);
+    }
+  });
+});
+
 describe('walkModulePaths', () => {
   it('lists a non-UTF-8 name so that it opens again, and keeps byte order', () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-walk-'));

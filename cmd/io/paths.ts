@@ -26,6 +26,8 @@ export interface WalkOptions {
    */
   followSymlinks?: boolean;
   onSkip?(path: string, why: string): void;
+  /** Names of the files to list from directories (default MODULE_FILE). */
+  match?: RegExp;
 }
 
 /**
@@ -105,7 +107,7 @@ function walk(root: string, rootStat: fs.Stats, seen: Set<string>, out: PathEntr
     const name = decodeFileName(frame.names[i]);
     const type = frame.types[i];
     const p = nodePath.join(frame.dir, name);
-    const isModule = MODULE_FILE.test(name);
+    const isModule = (options.match ?? MODULE_FILE).test(name);
     if (type.isFile()) {
       // The type from the directory is enough: a module is not stat'ed here, its loader opens it.
       if (isModule) out.push({ file: p });
