@@ -207,6 +207,19 @@ function releaseBeside(baseFile: string): string | undefined {
     } catch { /* none */ }
     for (const n of names) found.add(n);
   }
+  if (found.size === 0) {
+    // A lone config-<release> beside it (a boot/ directory, a support bundle), or the base's own
+    // name: vmlinux-<release>, <release>.vmlinux.btf.
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch { /* none */ }
+    for (const n of names) if (n.startsWith('config-') && parseKernelVersion(n.slice(7))) found.add(n.slice(7));
+    if (found.size === 0) {
+      const own = /^(?:vmlinu[xz]-)?(\d+\.\d+[^\s/]*?)(?:\.vmlinux|\.btf|\.xz|\.zst|\.gz)*$/.exec(nodePath.basename(baseFile));
+      if (own && parseKernelVersion(own[1])) found.add(own[1]);
+    }
+  }
   return found.size === 1 ? [...found][0] : undefined;
 }
 
