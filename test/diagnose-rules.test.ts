@@ -448,3 +448,50 @@ describe('inference, candidates and explanations', () => {
     expect(a.strs.strays).toBe(0);
   });
 });
+
+describe('unsorted-split-btf (7.0+ kbuild sorts BTF by name)', () => {
+  /** A base sorted as a 7.x kbuild writes it: anonymous types first, then by name. */
+  function sortedBase(): BtfBuilder {
+    const b = new BtfBuilder();
+    b.struct('a_struct', 4, [{ name: 'x', type: 2, bitsOffset: 0 }]); // [1]
+    b.int('int', 4); // [2]
+    b.int('long', 8); // [3]
+    b.struct('z_struct', 4, [{ name: 'y', type: 2, bitsOffset: 0 }]); // [4]
+    return b;
+  }
+
+  it('says so for a module whose own types are out of name order on a sorted base', () => {
+    const b = sortedBase();
+    const split = BtfBuilder.splitOf(b);
+    split.struct('zz_mod', 4, [{ name: 'a', type: 2, bitsOffset: 0 }]);
+    split.struct('aa_mod', 4, [{ name: 'b', type: 2, bitsOffset: 0 }]);
+    const d = diagnoseModule(base(b), split.build());
+    expect(d.findings).toEqual([expect.objectContaining({ rule: 'unsorted-split-btf', severity: 'info', typeId: null })]);
+    expect(d.baseMismatch).toBe(false);
+  });
+
+  it('is silent for a sorted module, on an unsorted base, and where another base is proven', () => {
+    const b = sortedBase();
+    const sorted = BtfBuilder.splitOf(b);
+    sorted.ptr(6); // anonymous first: a pointer to aa_mod
+    sorted.struct('aa_mod', 4, [{ name: 'b', type: 2, bitsOffset: 0 }]);
+    sorted.struct('zz_mod', 4, [{ name: 'a', type: 2, bitsOffset: 0 }]);
+    expect(diagnoseModule(base(b), sorted.build()).findings).toEqual([]);
+
+    const { builder: unsortedBase } = smallBase();
+    const split = BtfBuilder.splitOf(unsortedBase);
+    split.struct('zz_mod', 4, [{ name: 'a', type: 2, bitsOffset: 0 }]);
+    split.struct('aa_mod', 4, [{ name: 'b', type: 2, bitsOffset: 0 }]);
+    expect(rules(diagnoseModule(base(unsortedBase), split.build()).findings)).not.toContain('unsorted-split-btf');
+
+    // Built on a bigger sorted base, checked on this one: names are read wrongly, order means nothing.
+    const big = sortedBase();
+    big.struct('zzz_more', 4, [{ name: 'w', type: 2, bitsOffset: 0 }]);
+    const other = BtfBuilder.splitOf(big);
+    other.struct('zz_mod', 4, [{ name: 'a', type: 2, bitsOffset: 0 }]);
+    other.struct('aa_mod', 4, [{ name: 'b', type: 99, bitsOffset: 0 }]);
+    const d = diagnoseModule(base(b), other.build());
+    expect(d.baseMismatch).toBe(true);
+    expect(rules(d.findings)).not.toContain('unsorted-split-btf');
+  });
+});

@@ -7,6 +7,7 @@ import {
   arrayType, datasecEntry, declTagTarget, funcProtoType, funcType, memberType, modifierTarget, pointerTarget,
   typeIdOutOfRange, varType,
 } from './references.js';
+import { unsortedSplitBtf } from './order.js';
 import { FindingRule } from './rule.js';
 import { arraySize, datasecEntrySize, memberSize, typeCycle } from './sizes.js';
 
@@ -30,4 +31,5 @@ export const FINDING_RULES: readonly FindingRule[] = [
   arraySize,
   datasecEntrySize,
   nonCName,
+  unsortedSplitBtf,
 ];
