@@ -76,7 +76,8 @@ describe('a FIFO is refused in one line, never waited on', () => {
     fs.mkdirSync(path.join(root, 'lib', 'modules', '6.1.0-99-amd64'), { recursive: true });
     const image = path.join(root, 'boot', 'vmlinuz-6.1.0-99-amd64');
     expect(spawnSync('mkfifo', [image]).status).toBe(0);
-    expectRefused(['abi', '--old', root, '--new', base56, '-k', '6.1'], image);
+    // Refused when read, or not taken for an image at all: either way one line naming it, at once.
+    expectRefused(['abi', '--old', root, '--new', base56, '-k', '6.1'], root, /not a regular file \(a FIFO\)|no kernel image/);
   });
   it('fingerprint', () => {
     expectRefused(['fingerprint', fifo], fifo);
