@@ -317,11 +317,98 @@ describe('btfcheck abi (command line, on samples/)', () => {
     fs.mkdirSync(empty, { recursive: true });
     const notPkg = runCli(['abi', '--old', empty, '--new', base(NEW)]);
     expect(notPkg.status).toBe(2);
-    expect(notPkg.stderr).toMatch(/empty-dir: no boot\/vmlinuz-\* or lib\/modules\/\*\/vmlinuz in this directory/);
+    expect(notPkg.stderr).toMatch(/empty-dir: no boot\/vmlinuz-\*, usr\/lib\/modules\/\*\/vmlinuz or lib\/modules\/\*\/vmlinuz in this directory/);
     expect(notPkg.stderr).not.toMatch(/\n\s+at /);
     const help = runCli(['abi', '--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--old-symvers');
     expect(help.stdout).toContain('Examples:');
+  });
+});
+
+/**
+ * Debian 7.x: a kernel is three packages, linux-binary-<release> (usr/lib/modules/<release>/vmlinuz),
+ * linux-modules-<release> (.../kernel/) and linux-base-<release> (.../config), unpacked into one
+ * root; the 7.2 sample trees hold the base at the top beside usr/lib/modules/<release>/.
+ */
+describe('btfcheck abi on Debian 7.x roots (samples/ 7.2.12+deb13, 7.2.13+deb14)', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-abi7-'));
+  const R12 = '7.2.12+deb13-cloud-amd64';
+  const R13 = '7.2.13+deb14-cloud-amd64';
+  const tree7 = (abi: string) => sample(abi, 'usr', 'lib', 'modules', abi);
+  const DIFF = { kind: 'changed', firstTypeId: 1, firstStrOff: 12278, added: 95, removed: 832, changed: 471 };
+
+  /** linux-binary + linux-modules + linux-base of `abi` unpacked into one root, plus files in updates/. */
+  function root7(name: string, abi: string, updates: string[] = []): { root: string; tree: string } {
+    const root = path.join(tmp, name);
+    const tree = path.join(root, 'usr', 'lib', 'modules', abi);
+    fs.mkdirSync(tree, { recursive: true });
+    fs.copyFileSync(sample(abi, 'vmlinux.btf.xz'), path.join(tree, 'vmlinuz'));
+    fs.copyFileSync(path.join(tree7(abi), 'config'), path.join(tree, 'config'));
+    fs.cpSync(path.join(tree7(abi), 'kernel'), path.join(tree, 'kernel'), { recursive: true });
+    for (const f of updates) {
+      fs.mkdirSync(path.join(tree, 'updates', 'dkms'), { recursive: true });
+      fs.copyFileSync(f, path.join(tree, 'updates', 'dkms', path.basename(f)));
+    }
+    return { root, tree };
+  }
+
+  it('the sample trees: changed, every module rejected both ways, ALLOW_BTF_MISMATCH=n read from each tree, exit 1', () => {
+    const r = runCli(['abi', '--old', sample(R12), '--new', sample(R13), '--format', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.baseDiff).toMatchObject(DIFF);
+    for (const [side, abi] of [[j.old, R12], [j.new, R13]] as const) {
+      expect(side).toMatchObject({ base: sample(abi, 'vmlinux.btf.xz'), release: abi, modules: [tree7(abi)] });
+      expect(side.kernel).toMatchObject({ version: abi.replace(/\+.*/, ''), allowBtfMismatch: false, config: path.join(tree7(abi), 'config') });
+    }
+    expect(j.newOnOld).toMatchObject({ modules: 8, accepted: 0, rejected: 8, loadsWithoutBtf: 0, staysValid: 0, silentMismatch: 0, kernel: { version: '7.2.12', allowBtfMismatch: false } });
+    expect(j.oldOnNew).toMatchObject({ modules: 8, accepted: 0, rejected: 8, loadsWithoutBtf: 0, staysValid: 0, silentMismatch: 0, kernel: { version: '7.2.13', allowBtfMismatch: false } });
+    expect(j.verdict).toBe("BTF-INCOMPATIBLE: bases changed from type [1] and string offset 12278 (named types: +95 -832 ~471); NEW's modules on OLD's kernel: 8 rejected, 0 valid of 8; OLD's modules on NEW's kernel: 8 rejected, 0 valid of 8");
+  });
+
+  it('unpacked linux-binary/-modules/-base roots: usr/lib/modules/<release>/vmlinuz, config, kernel/ and updates/', () => {
+    const dmZero12 = path.join(tree7(R12), 'kernel', 'drivers', 'md', 'dm-zero.ko.xz');
+    const old = root7('old', R12);
+    const neu = root7('new', R13, [dmZero12]);
+    const r = runCli(['abi', '--old', old.root, '--new', neu.root]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`old: ${path.join(old.tree, 'vmlinuz')} (${R12}): 119551 types, 2185975 string bytes; modules: ${old.tree}\n`);
+    expect(r.stdout).toContain(`CONFIG_MODULE_ALLOW_BTF_MISMATCH=n read from ${path.join(neu.tree, 'config')}\n`);
+    // updates/ is part of the release's tree: 8 packaged modules and the DKMS one.
+    expect(r.stdout).toContain("NEW's modules on OLD's kernel (kernel 7.2.12, CONFIG_MODULE_ALLOW_BTF_MISMATCH=n): 9 modules");
+    expect(r.stdout).not.toContain('still load');
+    expect(r.stdout).not.toMatch(/cannot check|no kernel image/);
+    // The same root against itself: identical bases (the builds are interchangeable, exit 0), and
+    // the 7.2.12 module in updates/ is still listed as rejected on either side.
+    const same = runCli(['abi', '--old', neu.root, '--new', neu.root, '--format', 'json']);
+    expect(same.status).toBe(0);
+    const j = JSON.parse(same.stdout);
+    expect(j.baseDiff.kind).toBe('identical');
+    expect(j.newOnOld).toMatchObject({ modules: 9, rejected: 1, accepted: 8 });
+    expect(j.modules.newOnOld.filter((m: { kernelAccepted: boolean }) => !m.kernelAccepted).map((m: { file: string }) => m.file)).toEqual([path.join(neu.tree, 'updates', 'dkms', 'dm-zero.ko.xz')]);
+  });
+
+  it('a merged-/usr root (lib -> usr/lib) reads each tree once', () => {
+    const { root, tree } = root7('merged', R13);
+    fs.symlinkSync(path.join('usr', 'lib'), path.join(root, 'lib'));
+    const r = runCli(['abi', '--old', root, '--new', root, '--format', 'json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.old.modules).toHaveLength(1);
+    expect(fs.realpathSync(j.old.modules[0])).toBe(fs.realpathSync(tree));
+    expect(j.newOnOld.modules).toBe(8);
+  });
+
+  it('linux-modules unpacked without linux-binary: one line saying the image is missing and where it comes from, exit 2', () => {
+    const { root, tree } = root7('modules-only', R13);
+    fs.rmSync(path.join(tree, 'vmlinuz'));
+    const r = runCli(['abi', '--old', root, '--new', sample(R13)]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`${root}: no kernel image for the module tree usr/lib/modules/${R13}`);
+    expect(r.stderr).toContain('linux-binary-<release>');
   });
 });

@@ -18,7 +18,7 @@ import { toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
 import { LoadedBase, loadModule, nodeXzDecoder, readWholeFile, TEXT_INPUT_MAX } from '../io/index.js';
 import { maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
-import { resolveKernelSettings } from '../kernel-settings.js';
+import { KernelReport, resolveKernelSettings } from '../kernel-settings.js';
 import { loadBaseOrExit, runChecks } from '../run-checks.js';
 
 export interface AbiArgs {
@@ -36,14 +36,14 @@ export interface AbiArgs {
 }
 
 export const ABI_OPTIONS = {
-  old: { type: 'string', demandOption: true, describe: 'the old build: a base file (vmlinux, vmlinuz, raw BTF), an unpacked kernel package root (boot/vmlinuz-*, lib/modules/*), or "running"' },
+  old: { type: 'string', demandOption: true, describe: 'the old build: a base file (vmlinux, vmlinuz, raw BTF), an unpacked kernel package root (boot/vmlinuz-* + lib/modules/*; Debian 7.x: usr/lib/modules/<release>/vmlinuz), or "running"' },
   new: { type: 'string', demandOption: true, describe: 'the new build, as --old' },
-  'old-modules': { type: 'string', array: true, describe: 'the old build\'s modules (files or directories; default: lib/modules/<release> of the package root)' },
+  'old-modules': { type: 'string', array: true, describe: 'the old build\'s modules (files or directories; default: lib/modules/<release> or usr/lib/modules/<release> of the package root: kernel/, updates/, extra/)' },
   'new-modules': { type: 'string', array: true, describe: 'the new build\'s modules, as --old-modules' },
   'old-symvers': { type: 'string', describe: 'the old build\'s Module.symvers (plain or .gz/.xz), to compare symbol CRCs' },
   'new-symvers': { type: 'string', describe: 'the new build\'s Module.symvers' },
-  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay on both sides: 6.1 or 6.12 (default: each base\'s release)' },
-  config: { type: 'string', describe: 'kernel .config for CONFIG_MODULE_ALLOW_BTF_MISMATCH on both sides (default: each package root\'s boot/config-*, else n)' },
+  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay on both sides: a series (7.2), a version (5.15.119) or a release (6.8.0-45-generic) (default: each base\'s own release, as its vmlinuz or package names it)' },
+  config: { type: 'string', describe: 'kernel .config for CONFIG_MODULE_ALLOW_BTF_MISMATCH on both sides (default: each package root\'s boot/config-<release> or usr/lib/modules/<release>/config, else n)' },
   'allow-btf-mismatch': { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y on both sides (overrides --config)' },
   format: { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'report format' },
   jobs: { alias: 'j', type: 'number', describe: 'worker threads for large module trees (default: CPU count)' },
@@ -56,6 +56,7 @@ export const abiCommand: CommandModule<object, AbiArgs> = {
     y
       .options(ABI_OPTIONS as unknown as Record<string, Options>)
       .example('$0 abi --old pkg-6.1.0-47/ --new pkg-6.1.0-56/', 'two unpacked linux-image packages (dpkg -x): bases and module trees found inside')
+      .example('$0 abi --old 7.2.12/ --new 7.2.13/', 'Debian 7.x: linux-binary, linux-modules and linux-base of each build unpacked into one directory (usr/lib/modules/<release>/{vmlinuz,config,kernel/})')
       .example('$0 abi --old old/vmlinux --new new/boot/vmlinuz-6.12.117 --new-modules new/lib/modules/6.12.117', 'base files, with module trees given explicitly')
       .example('$0 abi --old A/ --new B/ --old-symvers A/Module.symvers --new-symvers B/Module.symvers', 'also compare symbol CRCs: catches "CRC-compatible but BTF-incompatible"')
       .example('$0 abi --old running --new ./linux-image-unpacked/', 'will the update\'s modules fit the running kernel, and the running modules the update?')
@@ -73,13 +74,25 @@ interface Side {
   modulePaths: string[];
   symvers?: string;
   config?: string;
-  /** The release a package root names its image with (boot/vmlinuz-<release>). */
+  /** The release a package root names its kernel with (boot/vmlinuz-<release>, usr/lib/modules/<release>/). */
   release?: string;
 }
 
 const isDir = (p: string): boolean => {
   try {
     return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A file that is there and not a directory. Not only regular files: a FIFO or device named like an
+ * image is taken, and the loader refuses it in one line naming it.
+ */
+const isFile = (p: string): boolean => {
+  try {
+    return !fs.statSync(p).isDirectory();
   } catch {
     return false;
   }
@@ -93,50 +106,115 @@ const listDir = (p: string): string[] => {
   }
 };
 
-/** Finds base, module tree, .config and symvers of an unpacked kernel package root. */
-export function resolvePackageRoot(root: string): { basePath: string; release: string | null; modules: string | null; config?: string; symvers?: string } {
+const realPath = (p: string): string => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+
+/** A kernel found in a package root: base, module trees, .config and symvers. */
+export interface PackageRoot {
+  basePath: string;
+  release: string | null;
+  /** The release's module trees (lib/modules/<release>, usr/lib/modules/<release>): kernel/, updates/, extra/. */
+  modules: string[];
+  config?: string;
+  symvers?: string;
+}
+
+/** Base files a tree may hold at its top (btfcheck's samples/, the fetch cache): ELF first, it names its release. */
+const TOP_BASES = ['vmlinux', 'vmlinux.btf', 'vmlinux.btf.xz', 'vmlinux.btf.zst', 'vmlinux.btf.gz'];
+
+/**
+ * Finds the kernel of an unpacked kernel package root (or an installed system's root) in the
+ * layouts distributions use:
+ * - boot/vmlinuz-<release>, boot/config-<release>, lib/modules/<release>/ (Debian 6.x linux-image-<release>);
+ * - usr/lib/modules/<release>/{vmlinuz,config,kernel/,updates/} (Debian 7.x, which splits a kernel into
+ *   linux-binary-<release>, linux-modules-<release> and linux-base-<release>, unpacked into one root;
+ *   Fedora and Arch also keep the image in the module tree);
+ * - a base file at the top (vmlinux, vmlinux.btf[.xz]) beside one release's module tree (samples/).
+ */
+export function resolvePackageRoot(root: string): PackageRoot {
   const boot = nodePath.join(root, 'boot');
-  const images = listDir(boot).filter((f) => /^(vmlinuz|vmlinux)-/.test(f) && !/\.(old|sig)$/.test(f));
-  const moduleRoots = [nodePath.join(root, 'lib', 'modules'), nodePath.join(root, 'usr', 'lib', 'modules')].filter(isDir);
-  const releases = moduleRoots.flatMap((m) => listDir(m).filter((r) => isDir(nodePath.join(m, r))).map((r) => ({ release: r, dir: nodePath.join(m, r) })));
-  let image: string | undefined;
-  if (images.length === 1) image = images[0];
-  else if (images.length > 1) {
-    // Several kernels in one root: the one that also has a module tree, if that is unambiguous.
-    const withModules = images.filter((f) => releases.some((r) => r.release === f.replace(/^vmlinu[xz]-/, '')));
-    if (withModules.length !== 1) throw new UsageError(`${root}: several kernels in boot/ (${images.join(', ')}); pass the base file itself`);
-    image = withModules[0];
-  }
-  if (!image) {
-    // Fedora and others ship the image inside the module tree: lib/modules/<release>/vmlinuz.
-    const inTree = releases.filter((r) => fs.existsSync(nodePath.join(r.dir, 'vmlinuz')));
-    if (inTree.length === 1) {
-      const r = inTree[0];
-      const config = nodePath.join(r.dir, 'config');
-      const symvers = [nodePath.join(r.dir, 'symvers.gz'), nodePath.join(r.dir, 'symvers.xz')].find((f) => fs.existsSync(f));
-      return { basePath: nodePath.join(r.dir, 'vmlinuz'), release: r.release, modules: r.dir, config: fs.existsSync(config) ? config : undefined, symvers };
+  // Module trees by release; lib/modules and usr/lib/modules once when one links to the other (merged /usr).
+  const trees = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const modulesDir of [nodePath.join(root, 'lib', 'modules'), nodePath.join(root, 'usr', 'lib', 'modules')]) {
+    for (const release of listDir(modulesDir)) {
+      const dir = nodePath.join(modulesDir, release);
+      if (!isDir(dir) || seen.has(realPath(dir))) continue;
+      seen.add(realPath(dir));
+      trees.set(release, [...(trees.get(release) ?? []), dir]);
     }
-    throw new UsageError(`${root}: no boot/vmlinuz-* or lib/modules/*/vmlinuz in this directory (not an unpacked kernel package?); pass a base file`);
   }
-  const release = image.replace(/^vmlinu[xz]-/, '');
-  const modules = releases.find((r) => r.release === release)?.dir ?? (releases.length === 1 ? releases[0].dir : null);
-  const config = nodePath.join(boot, `config-${release}`);
-  const symvers = [`symvers-${release}.gz`, `symvers-${release}.xz`, `symvers-${release}`].map((f) => nodePath.join(boot, f)).find((f) => fs.existsSync(f))
-    ?? (modules && fs.existsSync(nodePath.join(modules, 'build', 'Module.symvers')) ? nodePath.join(modules, 'build', 'Module.symvers') : undefined);
-  return { basePath: nodePath.join(boot, image), release, modules, config: fs.existsSync(config) ? config : undefined, symvers };
+  // Kernel images by release: boot/ first, then the module tree's own vmlinuz.
+  const images = new Map<string, string>();
+  for (const f of listDir(boot).filter((n) => /^vmlinu[xz]-/.test(n) && !/\.(old|sig)$/.test(n)).sort((a, b) => (a < b ? 1 : -1))) {
+    const release = f.replace(/^vmlinu[xz]-/, '');
+    if (!images.has(release) && isFile(nodePath.join(boot, f))) images.set(release, nodePath.join(boot, f));
+  }
+  for (const [release, dirs] of trees) {
+    if (images.has(release)) continue;
+    const image = dirs.flatMap((d) => ['vmlinuz', 'vmlinux'].map((n) => nodePath.join(d, n))).find(isFile);
+    if (image) images.set(release, image);
+  }
+
+  const configOf = (release: string, extra: string[] = []): string | undefined =>
+    [nodePath.join(boot, `config-${release}`), ...(trees.get(release) ?? []).map((d) => nodePath.join(d, 'config')), ...extra].find(isFile);
+  const symversOf = (release: string): string | undefined =>
+    [
+      ...[`symvers-${release}.gz`, `symvers-${release}.xz`, `symvers-${release}`].map((f) => nodePath.join(boot, f)),
+      ...(trees.get(release) ?? []).flatMap((d) => ['symvers.gz', 'symvers.xz', nodePath.join('build', 'Module.symvers')].map((f) => nodePath.join(d, f))),
+    ].find(isFile);
+
+  if (images.size) {
+    let release: string;
+    if (images.size === 1) release = [...images.keys()][0];
+    else {
+      // Several kernels in one root: the one that also has a module tree, if that is unambiguous.
+      const withModules = [...images.keys()].filter((r) => trees.has(r));
+      if (withModules.length !== 1) {
+        throw new UsageError(`${root}: several kernels in this directory (${[...images.values()].map((f) => nodePath.relative(root, f)).join(', ')}); pass the base file itself, with --old-modules/--new-modules`);
+      }
+      release = withModules[0];
+    }
+    // An image whose name differs from the only module tree's (a renamed image): that tree.
+    const modules = trees.get(release) ?? (trees.size === 1 ? [...trees.values()][0] : []);
+    return { basePath: images.get(release)!, release, modules, config: configOf(release), symvers: symversOf(release) };
+  }
+
+  const top = TOP_BASES.map((n) => nodePath.join(root, n)).find(isFile);
+  if (top && trees.size <= 1) {
+    const release = trees.size ? [...trees.keys()][0] : null;
+    const rootConfig = nodePath.join(root, 'config');
+    return {
+      basePath: top, release, modules: release ? trees.get(release)! : [],
+      config: release ? configOf(release, [rootConfig]) : (isFile(rootConfig) ? rootConfig : undefined),
+      symvers: release ? symversOf(release) : undefined,
+    };
+  }
+  if (trees.size) {
+    // Modules without their kernel: Debian 7.x's linux-modules-<release> unpacked without linux-binary-<release>.
+    const where = [...trees.values()].flat().map((d) => nodePath.relative(root, d)).join(', ');
+    throw new UsageError(`${root}: no kernel image for the module tree${trees.size > 1 ? 's' : ''} ${where} (no boot/vmlinuz-<release> or <release>/vmlinuz; Debian 7.x ships it in linux-binary-<release>: unpack that package into the same directory), or pass a base file`);
+  }
+  throw new UsageError(`${root}: no boot/vmlinuz-*, usr/lib/modules/*/vmlinuz or lib/modules/*/vmlinuz in this directory (not an unpacked kernel package?); pass a base file`);
 }
 
 function resolveSide(label: 'old' | 'new', arg: string, modules: string[] | undefined, symvers: string | undefined): Side {
   if (arg === 'running') {
-    // The running system: its BTF and, unless given, its installed module tree.
-    const tree = `/lib/modules/${os.release()}`;
-    return { label, basePath: arg, modulePaths: modules ?? (isDir(tree) ? [tree] : []), symvers, config: fs.existsSync(`/boot/config-${os.release()}`) ? `/boot/config-${os.release()}` : undefined };
+    // The running system: its BTF and, unless given, its installed module tree (the .config is
+    // found by the kernel settings: /boot/config-$(uname -r), usr/lib/modules/$(uname -r)/config, /proc/config.gz).
+    const tree = [`/lib/modules/${os.release()}`, `/usr/lib/modules/${os.release()}`].find(isDir);
+    return { label, basePath: arg, modulePaths: modules ?? (tree ? [tree] : []), symvers, release: os.release() };
   }
   if (!fs.existsSync(arg)) throw new UsageError(`--${label} ${arg}: no such file or directory`);
   if (isDir(arg)) {
     const root = resolvePackageRoot(arg);
     return {
-      label, basePath: root.basePath, modulePaths: modules ?? (root.modules ? [root.modules] : []), symvers: symvers ?? root.symvers,
+      label, basePath: root.basePath, modulePaths: modules ?? root.modules, symvers: symvers ?? root.symvers,
       config: root.config, release: root.release ?? undefined,
     };
   }
@@ -168,6 +246,8 @@ export interface AbiReport {
 interface SideReport {
   base: string;
   release: string | null;
+  /** This build's kernel as replayed for the other build's modules: version, rules, config read, notes. */
+  kernel: KernelReport;
   types: number;
   strLen: number;
   sha256: string;
@@ -228,27 +308,29 @@ export async function runAbi(args: AbiArgs): Promise<number> {
   const newBase = await loadBaseOrExit(newSide.basePath);
   if (!oldBase || !newBase) return EXIT_ERROR;
   // Each direction replays the kernel the modules would be loaded into.
-  const settingsFor = (side: Side, base: LoadedBase): KernelSettings =>
+  const settingsFor = (side: Side, base: LoadedBase) =>
     resolveKernelSettings(
       { kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch },
       // A raw-BTF image tells no release; the package's file name does.
       { file: base.file, release: base.release ?? side.release, version: base.version, raw: base.raw },
-    ).settings;
-  const oldKernel = settingsFor(oldSide, oldBase);
-  const newKernel = settingsFor(newSide, newBase);
+    );
+  const oldResolved = settingsFor(oldSide, oldBase);
+  const newResolved = settingsFor(newSide, newBase);
+  const oldKernel: KernelSettings = oldResolved.settings;
+  const newKernel: KernelSettings = newResolved.settings;
 
   const cmp = compareBases(oldBase.btf, newBase.btf);
   const newOnOld = newSide.modulePaths.length ? await direction(newSide, newBase, oldBase, cmp, oldKernel, args.jobs) : null;
   const oldOnNew = oldSide.modulePaths.length ? await direction(oldSide, oldBase, newBase, cmp, newKernel, args.jobs) : null;
   const verdict = abiVerdict(cmp.diff, newOnOld?.summary ?? null, oldOnNew?.summary ?? null, symvers);
 
-  const sideReport = (side: Side, base: LoadedBase): SideReport => ({
-    base: base.file, release: base.release ?? null, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256,
+  const sideReport = (side: Side, base: LoadedBase, kernel: KernelReport): SideReport => ({
+    base: base.file, release: base.release ?? side.release ?? null, kernel, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256,
     modules: side.modulePaths, symvers: side.symvers ?? null,
   });
   const report: AbiReport = {
-    old: sideReport(oldSide, oldBase),
-    new: sideReport(newSide, newBase),
+    old: sideReport(oldSide, oldBase, oldResolved.report),
+    new: sideReport(newSide, newBase, newResolved.report),
     baseDiff: cmp.diff,
     newOnOld: newOnOld?.summary ?? null,
     oldOnNew: oldOnNew?.summary ?? null,
@@ -273,7 +355,16 @@ export function renderAbiText(report: AbiReport): string {
   const side = (label: string, s: SideReport): string =>
     `${label}: ${s.base}${s.release ? ` (${s.release})` : ''}: ${s.types} types, ${s.strLen} string bytes` +
     (s.modules.length ? `; modules: ${s.modules.join(', ')}` : '; no module tree');
-  lines.push(side('old', r.old), side('new', r.new), '');
+  // Which kernel each side is, and where its CONFIG_MODULE_ALLOW_BTF_MISMATCH came from.
+  const kernel = (s: SideReport): string[] => {
+    const k = s.kernel;
+    const allow = `CONFIG_MODULE_ALLOW_BTF_MISMATCH=${k.allowBtfMismatch ? 'y' : 'n'}`;
+    return [
+      `  kernel ${k.version}${k.rules !== k.version ? ` (rules of ${k.rules})` : ''} from ${k.versionFrom}; ${k.config ? `${allow} read from ${k.config}` : allow}`,
+      ...k.notes.map((n) => `  note: ${n}`),
+    ];
+  };
+  lines.push(side('old', r.old), ...kernel(r.old), side('new', r.new), ...kernel(r.new), '');
   const d = r.baseDiff;
   const where = d.kind === 'identical' ? '' : ` — first divergent type [${d.firstTypeId ?? '-'}], string offset ${d.firstStrOff ?? '-'}`;
   lines.push(`base diff: ${d.kind}${where}`);

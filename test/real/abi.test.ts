@@ -13,7 +13,7 @@ import { Btf } from '../../lib/btf/btf.js';
 import { Kind, KIND_NAMES } from '../../lib/btf/kinds.js';
 import { permuteTypes } from '../helpers/btf-builder.js';
 import { cliPath, repoRoot } from '../helpers/cli.js';
-import { requireKernels } from '../helpers/kernels.js';
+import { buildLayout, moduleFiles, requireKernels } from '../helpers/kernels.js';
 
 const root = requireKernels();
 const raw = (abi: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(root, abi, 'vmlinux.btf')));
@@ -150,5 +150,63 @@ describe('btfcheck abi on the unpacked packages', () => {
     expect(j.newOnOld.staysValid).toBe(j.newOnOld.modules - j.newOnOld.noBtf);
     expect(j.verdict).toBe('BTF-COMPATIBLE: bases identical; NEW\'s modules on OLD\'s kernel: 0 rejected, ' +
       `${j.newOnOld.accepted} valid of ${j.newOnOld.modules}; OLD's modules on NEW's kernel: 0 rejected, ${j.oldOnNew.accepted} valid of ${j.oldOnNew.modules}`);
+  });
+});
+
+/**
+ * Issue 8, acceptance 4: `abi` on the Debian 7.x packages as on 6.x. Each root is linux-binary +
+ * linux-modules + linux-base unpacked together (usr/lib/modules/<abi>/{vmlinuz,config,kernel/});
+ * no --kernel, no --config: both come from the trees.
+ */
+describe('btfcheck abi on the unpacked Debian 7.x packages', () => {
+  const OLD7 = '7.2.12+deb13-cloud-amd64';
+  const NEW7 = '7.2.13+deb14-cloud-amd64';
+
+  it('the 7.2 bases (sorted by name, anonymous types first): changed from type [1], counts agree with the independent count', () => {
+    requireKernels([OLD7, NEW7]);
+    const a = base(OLD7);
+    const b = base(NEW7);
+    const c = compareBases(a, b);
+    expect(c.diff).toMatchObject({ kind: 'changed', firstTypeId: 1, firstStrOff: 12278, added: 95, removed: 832, changed: 471 });
+    expect(independentCounts(a, b)).toEqual({ added: 95, removed: 832, changed: 471 });
+    expect(compareBases(a, base(OLD7)).diff.kind).toBe('identical');
+  });
+
+  it('7.2.12 vs 7.2.13: changed, every module rejected (not loadable) both ways, ALLOW_BTF_MISMATCH=n read from each tree, exit 1', () => {
+    const root7 = requireKernels([OLD7, NEW7]);
+    const pkg = (abi: typeof OLD7 | typeof NEW7) => path.join(root7, abi);
+    const run = (format: string) => spawnSync(process.execPath, [cliPath, 'abi', '--old', pkg(OLD7), '--new', pkg(NEW7), '--format', format], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const t0 = performance.now();
+    const r = run('json');
+    const ms = performance.now() - t0;
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.baseDiff).toMatchObject({ kind: 'changed', firstTypeId: 1, firstStrOff: 12278, added: 95, removed: 832, changed: 471 });
+    for (const [side, abi, version] of [[j.old, OLD7, '7.2.12'], [j.new, NEW7, '7.2.13']] as const) {
+      const layout = buildLayout(abi);
+      expect(side).toMatchObject({ base: path.join(pkg(abi), layout.vmlinuz), release: abi, modules: [path.join(pkg(abi), layout.modules)] });
+      expect(side.kernel).toMatchObject({ version, rules: version, allowBtfMismatch: false, config: path.join(pkg(abi), layout.config), vmlinux: null, validatesModuleBtf: true });
+    }
+    for (const [d, list, abi, version] of [[j.newOnOld, j.modules.newOnOld, NEW7, '7.2.12'], [j.oldOnNew, j.modules.oldOnNew, OLD7, '7.2.13']] as const) {
+      const count = moduleFiles(abi).length;
+      expect(count).toBeGreaterThan(1000);
+      expect(d).toEqual({
+        kernel: { version, allowBtfMismatch: false }, modules: count, accepted: 0, rejected: count, loadsWithoutBtf: 0, noBtf: 0, errors: 0, staysValid: 0, silentMismatch: 0,
+      });
+      expect(list).toHaveLength(count);
+      for (const m of list) expect(m).toMatchObject({ status: 'rejected', kernelAccepted: false, errno: -22, staysValid: false });
+    }
+    const n = moduleFiles(NEW7).length;
+    const o = moduleFiles(OLD7).length;
+    expect(j.verdict).toBe(`BTF-INCOMPATIBLE: bases changed from type [1] and string offset 12278 (named types: +95 -832 ~471); NEW's modules on OLD's kernel: ${n} rejected, 0 valid of ${n}; OLD's modules on NEW's kernel: ${o} rejected, 0 valid of ${o}`);
+    console.log(`abi 7.2.12 vs 7.2.13 (${n} + ${o} modules): ${Math.round(ms)} ms`);
+
+    // The text report: where each side's kernel and config came from, and the same verdict line.
+    const text = run('text');
+    expect(text.status).toBe(1);
+    for (const abi of [OLD7, NEW7]) expect(text.stdout).toContain(`CONFIG_MODULE_ALLOW_BTF_MISMATCH=n read from ${path.join(pkg(abi), buildLayout(abi).config)}\n`);
+    expect(text.stdout).not.toMatch(/cannot check|no kernel image|not one btfcheck emulates/);
+    expect(text.stdout.trimEnd().split('\n').pop()).toBe(j.verdict);
   });
 });
