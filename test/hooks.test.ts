@@ -161,7 +161,7 @@ describe('apt Pre-Install-Pkgs hook (btfcheck-apt-preinstall)', () => {
     // Without any image for that release there is nothing to check against: said once, not fatal.
     const none = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${mods}\n` });
     expect(none.status).toBe(0);
-    expect(none.lines).toEqual([`btfcheck: ${OLD}: no kernel image in this transaction or installed; its modules are not checked`]);
+    expect(none.lines).toEqual([`btfcheck: ${OLD}: no kernel image in this transaction or installed (looked for ${emptyRoot}/boot/vmlinuz-${OLD}, ${emptyRoot}/usr/lib/modules/${OLD}/vmlinuz); its modules are not checked`]);
   });
 });
 
@@ -190,5 +190,169 @@ describe('DKMS POST_BUILD (btfcheck-dkms-post-build)', () => {
     const r = hook('btfcheck-dkms-post-build', [], { BTFCHECK_ROOT: root, kernelver: '' });
     expect(r.status).toBe(0);
     expect(r.lines[0]).toMatch(/usage: btfcheck-dkms-post-build KERNEL_VERSION/);
+  });
+});
+
+/**
+ * Debian 7.x splits a kernel into linux-binary-<release> (usr/lib/modules/<release>/vmlinuz),
+ * linux-modules-<release> (.../kernel/) and linux-base-<release> (.../config): nothing in /boot.
+ * Built from the 7.2 sample trees (their config: CONFIG_MODULE_ALLOW_BTF_MISMATCH not set).
+ */
+describe('Debian 7.x layout (usr/lib/modules/<release>/vmlinuz, config, kernel/, updates/)', () => {
+  const R12 = '7.2.12+deb13-cloud-amd64';
+  const R13 = '7.2.13+deb14-cloud-amd64';
+  const tree7 = (abi: string) => sample(abi, 'usr', 'lib', 'modules', abi);
+  const MODULES_7 = 8;
+  const escape = (s: string) => s.replace(/[.+]/g, '\\$&');
+
+  /** An installed 7.x system: `release`'s tree with `imageOf`'s base and config, `modulesOf`'s kernel/, and files in updates/. */
+  function systemRoot7(name: string, release: string, modulesOf: string, imageOf: string, updates: string[] = []): { root: string; tree: string } {
+    const root = path.join(tmp, name);
+    const tree = path.join(root, 'usr', 'lib', 'modules', release);
+    fs.mkdirSync(tree, { recursive: true });
+    fs.cpSync(path.join(tree7(modulesOf), 'kernel'), path.join(tree, 'kernel'), { recursive: true });
+    fs.copyFileSync(path.join(tree7(imageOf), 'config'), path.join(tree, 'config'));
+    fs.copyFileSync(sample(imageOf, 'vmlinux.btf.xz'), path.join(tree, 'vmlinuz'));
+    for (const f of updates) {
+      fs.mkdirSync(path.join(tree, 'updates'), { recursive: true });
+      fs.copyFileSync(f, path.join(tree, 'updates', path.basename(f)));
+    }
+    return { root, tree };
+  }
+  const dmZero12 = path.join(tree7(R12), 'kernel', 'drivers', 'md', 'dm-zero.ko.xz');
+  /** The one line for 7.2.12's dm-zero in 7.2.13's updates/: release, module, file; the 7.x kernel does not load it. */
+  const UPDATES_LINE = new RegExp(`^btfcheck: ${escape(R13)}: dm_zero \\(.*/usr/lib/modules/${escape(R13)}/updates/dm-zero\\.ko\\.xz\\): BTF rejected, errno -22 \\(the module will not load\\): kernel says ".+": the module comes from a different build`);
+
+  it('kernel-install: a consistent 7.2.13 tree passes (verbose: one line naming usr/lib/modules/<release>/vmlinuz)', () => {
+    const { root, tree } = systemRoot7('7-ki-ok', R13, R13, R13);
+    const image = path.join(tree, 'vmlinuz');
+    expect(hook('50-btfcheck.install', ['add', R13, '/boot/efi/entry', image], { BTFCHECK_ROOT: root })).toMatchObject({ status: 0, stderr: '' });
+    const v = hook('50-btfcheck.install', ['add', R13, '/boot/efi/entry', image], { BTFCHECK_ROOT: root, BTFCHECK_VERBOSE: '1' });
+    expect(v.status).toBe(0);
+    expect(v.lines).toEqual([`btfcheck: ${R13}: ${MODULES_7} modules fit base ${image}`]);
+  });
+
+  it('kernel-install and postinst.d: a 7.2.12 module in updates/ fails with one line naming the release and the module', () => {
+    const { root, tree } = systemRoot7('7-updates', R13, R13, R13, [dmZero12]);
+    const ki = hook('50-btfcheck.install', ['add', R13, '/boot/efi/entry', path.join(tree, 'vmlinuz')], { BTFCHECK_ROOT: root });
+    expect(ki.status).toBe(1);
+    expect(ki.lines).toHaveLength(1);
+    expect(ki.lines[0]).toMatch(UPDATES_LINE);
+    // The postinst passes no image (or /boot/vmlinuz-<release>, absent on 7.x): found in the module tree.
+    for (const args of [[R13], [R13, path.join(root, 'boot', `vmlinuz-${R13}`)]]) {
+      const pi = hook('zy-btfcheck', args, { BTFCHECK_ROOT: root });
+      expect(pi.status).toBe(1);
+      expect(pi.lines).toEqual(ki.lines);
+    }
+  });
+
+  it('the config is read from usr/lib/modules/<release>/config: with ALLOW_BTF_MISMATCH=y the module loads without BTF', () => {
+    const { root, tree } = systemRoot7('7-allow', R13, R13, R13, [dmZero12]);
+    const config = path.join(tree, 'config');
+    fs.writeFileSync(config, fs.readFileSync(config, 'latin1').replace(/^# CONFIG_MODULE_ALLOW_BTF_MISMATCH is not set$/m, 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y'));
+    const r = hook('zy-btfcheck', [R13], { BTFCHECK_ROOT: root });
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]).toMatch(/^btfcheck: 7\.2\.13\+deb14-cloud-amd64: dm_zero \(.*\): BTF rejected, errno -22 \(the module loads without BTF\)/);
+  });
+
+  it('an image of another 7.x build: one line per module; never "no kernel image"', () => {
+    const { root } = systemRoot7('7-bad', R13, R13, R12);
+    const r = hook('zy-btfcheck', [R13], { BTFCHECK_ROOT: root });
+    expect(r.status).toBe(1);
+    expect(r.lines).toHaveLength(MODULES_7);
+    for (const l of r.lines) expect(l).toMatch(PROBLEM(R13));
+    expect(r.stderr).not.toMatch(/no kernel image/);
+  });
+
+  it('an unreadable image: one line saying what could not be read and why, exit 0', () => {
+    const { root, tree } = systemRoot7('7-broken', R13, R13, R13);
+    fs.writeFileSync(path.join(tree, 'vmlinuz'), Buffer.alloc(4096, 0x5a));
+    const r = hook('zy-btfcheck', [R13], { BTFCHECK_ROOT: root });
+    expect(r.status).toBe(0);
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]).toMatch(new RegExp(`^btfcheck: ${escape(R13)}: cannot check: ${escape(path.join(tree, 'vmlinuz'))}: \\S`));
+  });
+
+  describe('apt Pre-Install-Pkgs with the three 7.x packages', () => {
+    function deb(name: string, files: Record<string, string>): string {
+      const dir = path.join(tmp, 'debs7', name);
+      fs.mkdirSync(path.join(dir, 'DEBIAN'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'DEBIAN', 'control'), `Package: ${name}\nVersion: 1\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n`);
+      for (const [dest, src] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, dest)), { recursive: true });
+        fs.cpSync(src, path.join(dir, dest), { recursive: true });
+      }
+      const out = path.join(tmp, 'debs7', `${name}.deb`);
+      const r = spawnSync('dpkg-deb', ['--root-owner-group', '-Znone', '--build', dir, out], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return out;
+    }
+    /** linux-binary-, linux-modules- and linux-base-<release>, as Debian 7.x builds them. */
+    const trio = (tag: string, release: string, imageOf: string, modulesOf: string): string[] => {
+      const dir = `usr/lib/modules/${release}`;
+      return [
+        deb(`linux-binary-${tag}`, { [`${dir}/vmlinuz`]: sample(imageOf, 'vmlinux.btf.xz') }),
+        deb(`linux-modules-${tag}`, { [`${dir}/kernel`]: path.join(tree7(modulesOf), 'kernel') }),
+        deb(`linux-base-${tag}`, { [`${dir}/config`]: path.join(tree7(imageOf), 'config') }),
+      ];
+    };
+    const emptyRoot = path.join(tmp, 'apt7-root');
+    fs.mkdirSync(emptyRoot, { recursive: true });
+
+    it('a consistent transaction passes silently (verbose: the modules fit the transaction\'s image)', () => {
+      const debs = trio('good', R13, R13, R13);
+      expect(hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${debs.join('\n')}\n` })).toMatchObject({ status: 0, stderr: '' });
+      const v = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot, BTFCHECK_VERBOSE: '1' }, { input: `${debs.join('\n')}\n` });
+      expect(v.lines).toHaveLength(1);
+      expect(v.lines[0]).toMatch(new RegExp(`^btfcheck: ${escape(R13)}: ${MODULES_7} modules fit base .*/usr/lib/modules/${escape(R13)}/vmlinuz$`));
+    });
+
+    it('linux-binary of another build: one line per module, exit 1', () => {
+      const debs = trio('bad', R13, R12, R13);
+      const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${debs.join('\n')}\n` });
+      expect(r.status).toBe(1);
+      expect(r.lines).toHaveLength(MODULES_7);
+      for (const l of r.lines) expect(l).toMatch(PROBLEM(R13));
+      // ALLOW_BTF_MISMATCH from linux-base's config (not set): the modules do not load.
+      for (const l of r.lines) expect(l).toContain('(the module will not load)');
+    });
+
+    it('linux-modules alone is checked against the installed usr/lib/modules/<release>/vmlinuz', () => {
+      const [, modules] = trio('mods', R13, R13, R12);
+      const { root } = systemRoot7('apt7-installed', R13, R13, R13);
+      const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: root }, { input: `${modules}\n` });
+      expect(r.status).toBe(1);
+      expect(r.lines).toHaveLength(MODULES_7);
+      for (const l of r.lines) expect(l).toMatch(PROBLEM(R13));
+      // Nothing installed and no image in the transaction: said once, naming where it looked, not fatal.
+      const none = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${modules}\n` });
+      expect(none.status).toBe(0);
+      expect(none.lines).toEqual([`btfcheck: ${R13}: no kernel image in this transaction or installed (looked for ${emptyRoot}/boot/vmlinuz-${R13}, ${emptyRoot}/usr/lib/modules/${R13}/vmlinuz); its modules are not checked`]);
+    });
+
+    it('a new image is checked against the installed modules it keeps: a 7.2.12 module in updates/ fails with one line', () => {
+      const { root } = systemRoot7('apt7-dkms', R13, R13, R13, [dmZero12]);
+      fs.rmSync(path.join(root, 'usr', 'lib', 'modules', R13, 'kernel'), { recursive: true });
+      const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: root }, { input: `${trio('upd', R13, R13, R13).join('\n')}\n` });
+      expect(r.status).toBe(1);
+      expect(r.lines).toHaveLength(1);
+      expect(r.lines[0]).toMatch(UPDATES_LINE);
+    });
+  });
+
+  it('DKMS POST_BUILD: the base is usr/lib/modules/<release>/vmlinuz; a module built against 7.2.12 is rejected', () => {
+    const { root } = systemRoot7('7-dkms', R13, R13, R13);
+    const build = (name: string, ko: string): string => {
+      const dir = path.join(tmp, name, 'build');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(ko, path.join(dir, path.basename(ko)));
+      return dir;
+    };
+    const good = build('7-dkms-good', path.join(tree7(R13), 'kernel', 'drivers', 'md', 'dm-zero.ko.xz'));
+    expect(hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'dm-zero' }, { cwd: good })).toMatchObject({ status: 0, stderr: '' });
+    const r = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'dm-zero' }, { cwd: build('7-dkms-bad', dmZero12) });
+    expect(r.status).toBe(1);
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]).toMatch(new RegExp(`^btfcheck: dkms dm-zero ${escape(R13)}: dm_zero \\(dm-zero\\.ko\\.xz\\): BTF rejected, errno -22 \\(the module will not load\\)`));
   });
 });
