@@ -199,6 +199,8 @@ export function parseRuleSwitches(specs: string[]): Record<string, boolean> {
  */
 function releaseBeside(baseFile: string): string | undefined {
   const dir = nodePath.dirname(baseFile);
+  // usr/lib/modules/<release>/vmlinuz (Debian 7.x): the directory names the release.
+  if (nodePath.basename(nodePath.dirname(dir)) === 'modules' && parseKernelVersion(nodePath.basename(dir))) return nodePath.basename(dir);
   const found = new Set<string>();
   for (const modules of [nodePath.join(dir, 'lib', 'modules'), nodePath.join(dir, 'usr', 'lib', 'modules')]) {
     let names: string[] = [];
@@ -260,9 +262,12 @@ export function readKernelConfig(path: string, label: string): KernelConfig {
   if (!/^CONFIG_[A-Z0-9_]+=/m.test(text) && !/^# CONFIG_/m.test(text)) {
     throw new UsageError(`${label}: not a kernel .config (no CONFIG_ lines)`);
   }
+  // In file order, so the last line for an option wins, as in Kconfig.
   const values: Record<string, string> = {};
-  for (const m of text.matchAll(/^(CONFIG_[A-Za-z0-9_]+)=(.*)$/gm)) values[m[1]] = m[2].trim();
-  for (const m of text.matchAll(/^# (CONFIG_[A-Za-z0-9_]+) is not set\s*$/gm)) values[m[1]] = 'n';
+  for (const m of text.matchAll(/^(?:(CONFIG_[A-Za-z0-9_]+)=(.*)|# (CONFIG_[A-Za-z0-9_]+) is not set\s*)$/gm)) {
+    if (m[1]) values[m[1]] = m[2].trim();
+    else values[m[3]] = 'n';
+  }
   return { values };
 }
 

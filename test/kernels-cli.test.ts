@@ -76,3 +76,23 @@ describe('check across kernel versions', () => {
     expect(bad.stderr).toMatch(/^btfcheck: --rule frob=on: unknown rule frob; known: module-btf, /);
   });
 });
+
+describe('kernel config and release from a tree', () => {
+  it('takes the last line for an option, as Kconfig does, and a raw vmlinuz\'s release from usr/lib/modules/<release>', async () => {
+    const { readKernelConfig } = await import('../cmd/kernel-settings.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-config-'));
+    const cfg = path.join(dir, 'config');
+    fs.writeFileSync(cfg, '# CONFIG_MODULE_ALLOW_BTF_MISMATCH is not set\nCONFIG_MODULE_ALLOW_BTF_MISMATCH=y\nCONFIG_A=y\n# CONFIG_A is not set\n');
+    expect(readKernelConfig(cfg, cfg).values).toMatchObject({ CONFIG_MODULE_ALLOW_BTF_MISMATCH: 'y', CONFIG_A: 'n' });
+    const rel = path.join(dir, 'usr', 'lib', 'modules', '7.2.13+deb14-cloud-amd64');
+    fs.mkdirSync(rel, { recursive: true });
+    fs.copyFileSync(base72, path.join(rel, 'vmlinuz'));
+    fs.copyFileSync(sample('7.2.13+deb14-cloud-amd64', 'usr/lib/modules/7.2.13+deb14-cloud-amd64/config'), path.join(rel, 'config'));
+    const doc = JSON.parse(runCli(['check', '-b', path.join(rel, 'vmlinuz'), '-f', 'json', ctr56]).stdout);
+    expect(doc.kernel).toMatchObject({ version: '7.2.13', allowBtfMismatch: false, config: path.join(rel, 'config') });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
