@@ -9,15 +9,16 @@ import os from 'node:os';
 import { Btf } from '../../lib/btf/btf.js';
 import { isBtf } from '../../lib/btf/header.js';
 import { checkBtfExtent } from '../../lib/btf-extent.js';
-import { Compression, DecompressLimits, formatSize, loadDecoders, maybeDecompressAsync, withDefaults } from '../../lib/compress/index.js';
+import { BaseLimits, Compression, DecodeBudget, DecompressLimits, detectCompression, formatSize, maybeDecompressAsync, withBaseDefaults, withDefaults } from '../../lib/compress/index.js';
 import { ElfFile, findSection, isElf, readElf, sectionData } from '../../lib/elf/sections.js';
 import { InputError } from '../../lib/errors.js';
 import { readStoredChecksum, StoredChecksum } from '../../lib/checksum/index.js';
 import { nameFromPath, readModule } from '../../lib/module.js';
 import { ByteSource, memorySource } from '../../lib/source.js';
-import { isBzImage, KernelRelease, parseBanner, releaseFromVmlinux, vmlinuxFromBzImage } from '../../lib/vmlinuz.js';
+import { baseFromBzImage, baseFromCompressed, BaseStreamOptions, isBzImage, KernelRelease, parseBanner, releaseFromVmlinux, StreamedBase } from '../../lib/vmlinuz.js';
 import { FileSource, openFileSource, readWholeFile } from './files.js';
 import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
+import { lazyZstdDecoder } from './zstd.js';
 
 const ET_REL = 1;
 /** Reads up to this size (format detection, tables) are never refused by a small limit. */
@@ -74,7 +75,37 @@ export interface LoadedModule {
   storedChecksumError?: string;
 }
 
-export type LoadLimits = Partial<DecompressLimits>;
+export type LoadLimits = Partial<DecompressLimits & BaseLimits>;
+
+/** Environment variables that set the base limits (README, "Limits"), by BaseLimits field. */
+export const BASE_LIMIT_ENV: Record<'maxBtf' | 'maxPayload' | 'maxTimeMs', string> = {
+  maxBtf: 'BTFCHECK_MAX_BASE_BTF',
+  maxPayload: 'BTFCHECK_MAX_BASE_PAYLOAD',
+  maxTimeMs: 'BTFCHECK_BASE_TIME_LIMIT',
+};
+
+/** "64M", "256MiB", "1G", "4096" (bytes); for the time limit "20", "20s", "1500ms". */
+function parseLimit(name: string, value: string, time: boolean): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const units: Record<string, number> = time
+    ? { '': 1000, s: 1000, ms: 1 }
+    : { '': 1, b: 1, k: 1 << 10, kb: 1 << 10, kib: 1 << 10, m: 1 << 20, mb: 1 << 20, mib: 1 << 20, g: 1 << 30, gb: 1 << 30, gib: 1 << 30 };
+  const unit = m ? units[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined || Number(m[1]) <= 0) {
+    throw new InputError(`${name}=${value} is not a ${time ? 'time (20, 20s, 1500ms)' : 'size (64M, 256MiB, 1G)'}`);
+  }
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Base limits set in the environment (each overrides one default). */
+export function baseLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<BaseLimits> {
+  const out: Partial<BaseLimits> = {};
+  for (const [key, name] of Object.entries(BASE_LIMIT_ENV) as Array<[keyof typeof BASE_LIMIT_ENV, string]>) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out[key] = parseLimit(name, v, key === 'maxTimeMs');
+  }
+  return out;
+}
 
 const COMPRESSION_FORMAT: Record<Compression, BaseFormat> = { xz: 'xz', zstd: 'zstd', gzip: 'gzip', 'lz4-legacy': 'lz4', lz4: 'lz4' };
 const MODULE_FORMAT: Record<Compression, ModuleFormat> = { xz: 'ko.xz', zstd: 'ko.zst', gzip: 'ko.gz', 'lz4-legacy': 'ko.lz4', lz4: 'ko.lz4' };
@@ -105,52 +136,63 @@ function head(src: FileSource, n: number): Uint8Array {
  * Loads base BTF from a vmlinux ELF, raw BTF (/sys/kernel/btf/vmlinux), either compressed with
  * xz/zstd/gzip/lz4, or a vmlinuz/bzImage; 'running' means /sys/kernel/btf/vmlinux, with the
  * release from uname.
+ *
+ * Limits come first (BaseLimits: defaults, then the environment, then `limits`): a raw base or a
+ * .BTF section over `maxBtf` is refused from its size, a compressed file over `maxPayload` from
+ * stat; compressed data is bounded from its structure, then streamed (lib/compress/stream.ts)
+ * within one budget of bytes and time, keeping only the BTF.
  */
 export async function loadBase(path: string, limits?: LoadLimits): Promise<LoadedBase> {
-  const lim = withDefaults(limits);
+  const lim = withBaseDefaults({ ...baseLimitsFromEnv(), ...limits });
   if (path === 'running') {
-    const raw = readWholeFile(RUNNING_BTF, lim.maxOutput);
+    const raw = readWholeFile(RUNNING_BTF, lim.maxBtf);
     if (!isBtf(raw)) throw new InputError(`${RUNNING_BTF} does not hold raw BTF`);
     let banner: KernelRelease | undefined;
     try { banner = parseBanner(fs.readFileSync('/proc/version', 'latin1')); } catch { /* not Linux */ }
     return finishBase(RUNNING_BTF, raw, 'raw', { release: os.release(), version: banner?.version });
   }
-  const src = openFileSource(path, Math.max(lim.maxOutput, HEAD_BYTES));
+  const src = openFileSource(path, Math.max(lim.maxBtf, HEAD_BYTES));
   try {
     const start = head(src, 0x250);
     if (isElf(start)) {
       const elf = readElf(src);
       const btfSec = findSection(elf, '.BTF');
-      if (btfSec && btfSec.size > lim.maxOutput) throw new InputError(`section .BTF is ${formatSize(btfSec.size)}, over the ${formatSize(lim.maxOutput)} limit`);
+      if (btfSec && btfSec.size > lim.maxBtf) throw new InputError(`section .BTF is ${formatSize(btfSec.size)}, over the ${formatSize(lim.maxBtf)} limit`);
       const raw = vmlinuxBtf(src, elf);
       return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf));
     }
-    if (isBtf(start)) return finishBase(path, readWholeFile(path, lim.maxOutput), 'raw');
+    if (isBtf(start)) return finishBase(path, readWholeFile(path, lim.maxBtf), 'raw');
+    const stream: BaseStreamOptions = {
+      budget: new DecodeBudget(lim.maxPayload, lim.maxTimeMs),
+      limits: lim,
+      maxBtf: lim.maxBtf,
+      xzAsync: nodeXzDecoderAsync,
+      xz: nodeXzDecoder,
+      zstd: lazyZstdDecoder,
+      wantRelease: true,
+    };
     if (isBzImage(start)) {
-      const image = readWholeFile(path, lim.maxOutput);
-      await loadDecoders(); // 6.12 payloads are zstd
-      const { elf: elfBytes, header } = vmlinuxFromBzImage(image, { xz: nodeXzDecoder, limits: lim });
-      const mem = memorySource(elfBytes);
-      const elf = readElf(mem);
-      const raw = vmlinuxBtf(mem, elf);
+      const image = readWholeFile(path, lim.maxPayload);
+      const got = await baseFromBzImage(image, stream);
       // The setup header's kernel_version names release and version as the banner does; the
       // banner inside the image is the fallback for headers without one.
-      const release = (header.kernelVersion ? parseBanner(header.kernelVersion) : undefined) ?? releaseFromVmlinux(mem, elf);
-      return finishBase(path, raw, 'vmlinuz', release);
+      const release = (got.header.kernelVersion ? parseBanner(got.header.kernelVersion) : undefined) ?? (got.kind === 'elf' ? got.release : undefined);
+      return finishStreamed(path, got, 'vmlinuz', release);
     }
-    const { data, compression } = await maybeDecompressAsync(readWholeFile(path, lim.maxOutput), { xz: nodeXzDecoder, xzAsync: nodeXzDecoderAsync, limits: lim });
+    const compression = detectCompression(start);
+    if (compression === 'bzip2' || compression === 'lzo') throw new InputError(`${compression}-compressed data is not supported (use xz, zstd, gzip or lz4)`);
     if (!compression) throw new InputError('not a vmlinux ELF, raw BTF, vmlinuz/bzImage or xz/zstd/gzip/lz4-compressed file');
-    const format = COMPRESSION_FORMAT[compression];
-    if (isElf(data)) {
-      const mem = memorySource(data);
-      const elf = readElf(mem);
-      return finishBase(path, vmlinuxBtf(mem, elf), format, releaseFromVmlinux(mem, elf));
-    }
-    if (isBtf(data)) return finishBase(path, data, format);
-    throw new InputError(`${compression} data holds neither a vmlinux ELF nor raw BTF`);
+    const data = readWholeFile(path, lim.maxPayload);
+    const got = await baseFromCompressed(data, compression, { ...stream, allowRaw: true });
+    return finishStreamed(path, got, COMPRESSION_FORMAT[compression], got.kind === 'elf' ? got.release : undefined);
   } finally {
     src.close();
   }
+}
+
+function finishStreamed(path: string, got: StreamedBase, format: BaseFormat, release?: KernelRelease): LoadedBase {
+  if (got.kind === 'btf') return finishBase(path, got.raw, format);
+  return finishBase(path, vmlinuxBtf(got.src, got.elf), format, release);
 }
 
 /**

@@ -10,8 +10,9 @@ const CRC32_TABLE = (() => {
   return t;
 })();
 
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = 0xffffffff;
+/** CRC-32 of bytes[start, end); `prev` continues a CRC over earlier bytes (0 to start anew). */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length, prev = 0): number {
+  let c = (prev ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) c = CRC32_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

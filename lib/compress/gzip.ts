@@ -23,27 +23,48 @@ function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 export function decompressGzip(input: Uint8Array, limits: DecompressLimits): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const total = streamGzip(input, limits, (chunk) => { chunks.push(chunk); });
+  return concatChunks(chunks, total);
+}
+
+/** ISIZE of the last member: the declared size mod 2^32 (a lower bound of the true size). */
+export function gzipDeclaredSize(input: Uint8Array): number {
+  const n = input.length;
+  return n < 18 ? 0 : u32(input, n - 4);
+}
+
+/**
+ * Decodes gzip data, handing each piece of output to `sink` in order (pieces stay valid after the
+ * call); `sink` returns false to stop early (the trailers are then not checked). `limits` bound
+ * the output as it grows; `onOutput` sees the running total first and may throw (a shared
+ * budget). Returns the number of bytes produced.
+ */
+export function streamGzip(input: Uint8Array, limits: DecompressLimits, sink: (chunk: Uint8Array) => boolean | void, onOutput?: (total: number, added: number) => void): number {
   if (input.length < 18) throw new InputError(`truncated gzip data (${input.length} bytes)`);
   const n = input.length;
-  const isize = (input[n - 4] | (input[n - 3] << 8) | (input[n - 2] << 16) | (input[n - 1] << 24)) >>> 0;
   // Mod 2^32, so only a lower bound of the true size; enough to refuse a declared bomb early.
-  checkOutputSize('gzip', 'declares', isize, n, limits);
-  const chunks: Uint8Array[] = [];
+  checkOutputSize('gzip', 'declares', gzipDeclaredSize(input), n, limits);
   let total = 0;
   let done = false;
-  // Where each member starts, in the input and in the output: fflate has handed over all of a
-  // member's output before it reports the next member's start.
-  const members = [{ at: 0, out: 0 }];
+  let stopped = false;
+  // Per member: where it starts in the input and in the output, and the CRC32 of its output.
+  const members = [{ at: 0, out: 0, crc: 0 }];
   const gunzip = new Gunzip((chunk, final) => {
+    if (stopped) return;
     total += chunk.length;
     checkOutputSize('gzip', 'would produce', total, n, limits);
-    chunks.push(chunk);
+    onOutput?.(total, chunk.length);
+    const m = members[members.length - 1];
+    m.crc = crc32(chunk, 0, chunk.length, m.crc);
+    if (sink(chunk) === false) stopped = true;
     if (final) done = true;
   });
-  gunzip.onmember = (offset) => members.push({ at: offset, out: total });
+  // fflate has handed over all of a member's output before it reports the next member's start.
+  gunzip.onmember = (offset) => members.push({ at: offset, out: total, crc: 0 });
   let trailing = false;
   try {
-    for (let at = 0; at < n && !done; at += SLICE) gunzip.push(input.subarray(at, Math.min(n, at + SLICE)), at + SLICE >= n);
+    for (let at = 0; at < n && !done && !stopped; at += SLICE) gunzip.push(input.subarray(at, Math.min(n, at + SLICE)), at + SLICE >= n);
   } catch (e) {
     if (e instanceof InputError) throw e;
     // Bytes after a complete member that do not start another (a payload found by scanning, with
@@ -52,10 +73,10 @@ export function decompressGzip(input: Uint8Array, limits: DecompressLimits): Uin
     if (!done && !trailing) throw new InputError(`corrupt gzip data: ${(e as Error).message}`);
     done = true;
   }
+  if (stopped) return total;
   if (!done) throw new InputError('truncated gzip data');
-  const out = concatChunks(chunks, total);
-  verifyMembers(input, out, members, trailing);
-  return out;
+  verifyMembers(input, total, members, trailing);
+  return total;
 }
 
 function u32(b: Uint8Array, at: number): number {
@@ -71,11 +92,11 @@ const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
  * with the rest of the file behind it), its end is not known, and its trailer is looked for
  * after it instead: 8 bytes that match both values.
  */
-function verifyMembers(input: Uint8Array, out: Uint8Array, members: { at: number; out: number }[], trailing: boolean): void {
+function verifyMembers(input: Uint8Array, total: number, members: { at: number; out: number; crc: number }[], trailing: boolean): void {
   for (let k = 0; k < members.length; k++) {
     const last = k === members.length - 1;
-    const outEnd = last ? out.length : members[k + 1].out;
-    const crc = crc32(out, members[k].out, outEnd);
+    const outEnd = last ? total : members[k + 1].out;
+    const crc = members[k].crc >>> 0;
     const isize = (outEnd - members[k].out) % 0x100000000;
     const which = members.length > 1 ? ` of member ${k + 1}` : '';
     if (last && trailing) {

@@ -10,8 +10,9 @@ import { AsyncXzDecoder, decompressXz, decompressXzAsync, XzDecoder } from './xz
 
 export { COMPRESSION_MAGICS, detectCompression } from './detect.js';
 export type { Compression, UnsupportedCompression } from './detect.js';
-export { DEFAULT_LIMITS, formatSize, withDefaults } from './limits.js';
-export type { DecompressLimits } from './limits.js';
+export { BudgetError, DecodeBudget, DEFAULT_BASE_LIMITS, DEFAULT_LIMITS, formatSize, formatTime, withBaseDefaults, withDefaults } from './limits.js';
+export type { BaseLimits, DecompressLimits } from './limits.js';
+// Streaming (lib/compress/stream.ts) is imported from its own module, not re-exported here.
 export { xzInfo } from './xz.js';
 export type { AsyncXzDecoder, XzDecoder } from './xz.js';
 

@@ -32,6 +32,98 @@ export function withDefaults(limits?: Partial<DecompressLimits>): DecompressLimi
   return { ...DEFAULT_LIMITS, ...limits };
 }
 
+/**
+ * Limits on reading one base (vmlinux BTF), sized to what a base can be rather than to what a file
+ * claims. Each is checked against sizes known before memory is spent (a file's size from stat, a
+ * section's size from the ELF section table, a BTF header's section lengths, a bzImage's size
+ * trailer, the output bound of the compressed structure), and again while decoding.
+ */
+export interface BaseLimits {
+  /**
+   * Largest raw BTF of a base: a raw file, a vmlinux .BTF section or decompressed raw BTF.
+   * Debian's 7.x kernels have 5 MiB; the default, 64 MiB, leaves room for far larger builds.
+   */
+  maxBtf: number;
+  /**
+   * Bytes decoders may produce for one base, over every bzImage payload candidate tried: a
+   * stripped vmlinux in a bzImage is 50-100 MiB. Default 256 MiB. Also the largest compressed
+   * base file read.
+   */
+  maxPayload: number;
+  /** Milliseconds one base may spend decoding, over every candidate. Default 20 s. */
+  maxTimeMs: number;
+  /** As in DecompressLimits: expansion ratio, checked past `ratioFloor`. */
+  maxRatio: number;
+  ratioFloor: number;
+}
+
+export const DEFAULT_BASE_LIMITS: BaseLimits = {
+  maxBtf: 64 << 20,
+  maxPayload: 256 << 20,
+  maxTimeMs: 20_000,
+  maxRatio: DEFAULT_LIMITS.maxRatio,
+  ratioFloor: DEFAULT_LIMITS.ratioFloor,
+};
+
+/**
+ * Base limits from defaults and overrides; `maxOutput` (the general decompression limit) caps both
+ * sizes, so callers of the older option keep its meaning.
+ */
+export function withBaseDefaults(limits: Partial<BaseLimits & DecompressLimits> = {}): BaseLimits {
+  const l = { ...DEFAULT_BASE_LIMITS, ...limits };
+  if (limits.maxOutput !== undefined) {
+    l.maxBtf = Math.min(l.maxBtf, limits.maxOutput);
+    l.maxPayload = Math.min(l.maxPayload, limits.maxOutput);
+  }
+  return { maxBtf: l.maxBtf, maxPayload: l.maxPayload, maxTimeMs: l.maxTimeMs, maxRatio: l.maxRatio, ratioFloor: l.ratioFloor };
+}
+
+/** Human duration: ms below 10 s, else seconds with one decimal. */
+export function formatTime(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A DecodeBudget ran out: no further candidate may be tried. */
+export class BudgetError extends InputError {}
+
+/**
+ * What one base may still spend: decoded bytes and time, shared by every payload candidate of a
+ * bzImage so that trying many cannot multiply the cost. `now` is injectable for tests.
+ */
+export class DecodeBudget {
+  private spent = 0;
+  private readonly deadline: number;
+  constructor(readonly maxBytes: number, readonly maxTimeMs: number, private readonly now: () => number = Date.now) {
+    this.deadline = now() + maxTimeMs;
+  }
+
+  get used(): number { return this.spent; }
+  get remaining(): number { return Math.max(0, this.maxBytes - this.spent); }
+
+  /** Throws unless `n` more bytes fit (without spending them): a size known before decoding. */
+  fits(what: string, how: string, n: number): void {
+    if (n > this.maxBytes - this.spent) {
+      const left = this.spent ? ` (${formatSize(this.maxBytes - this.spent)} left of it)` : '';
+      throw new InputError(`${what} ${how} ${formatSize(n)}, over the ${formatSize(this.maxBytes)} limit on decompressed size${left}`);
+    }
+  }
+
+  /** Counts `n` decoded bytes; throws once the bytes or the time run out. */
+  spend(format: string, n: number): void {
+    this.spent += n;
+    if (this.spent > this.maxBytes) {
+      throw new BudgetError(`${format} data would produce over ${formatSize(this.maxBytes)}, the limit on decompressed size`);
+    }
+    this.checkTime(format);
+  }
+
+  checkTime(format: string): void {
+    if (this.now() > this.deadline) {
+      throw new BudgetError(`${format} data: decoding took over ${formatTime(this.maxTimeMs)}, the time limit`);
+    }
+  }
+}
+
 /** Human size: bytes up to 10 KiB, then KiB/MiB/GiB with one decimal. */
 export function formatSize(n: number): string {
   if (n < 10 * 1024) return `${n} bytes`;

@@ -73,34 +73,65 @@ export function decodeLz4Block(src: Uint8Array, start: number, end: number, dst:
  * 8 MiB block at a time.
  */
 export function decompressLz4Legacy(input: Uint8Array, limits: DecompressLimits): Uint8Array {
-  if (input.length < 4 || u32(input, 0) !== LEGACY_MAGIC) throw new InputError('not lz4 legacy data: bad magic');
   let out = new Uint8Array(0);
   let total = 0;
-  let blocks = 0;
+  streamLz4Legacy(input, limits, (block) => {
+    if (out.length - total < block.length) {
+      const grown = new Uint8Array(Math.max(out.length * 2, total + LEGACY_BLOCK_SIZE, 4 * LEGACY_BLOCK_SIZE));
+      grown.set(out.subarray(0, total));
+      out = grown;
+    }
+    out.set(block, total);
+    total += block.length;
+  });
+  // Doubling can leave up to half the buffer unused; hand back a tight copy when it is much larger.
+  return out.length - total > total / 4 ? out.slice(0, total) : out.subarray(0, total);
+}
+
+/** The legacy stream's blocks: [offset, size] of each block's data, without decoding. */
+function legacyBlocks(input: Uint8Array): Array<[number, number]> {
+  if (input.length < 4 || u32(input, 0) !== LEGACY_MAGIC) throw new InputError('not lz4 legacy data: bad magic');
+  const blocks: Array<[number, number]> = [];
   let at = 4;
   while (input.length - at >= 4) {
     const size = u32(input, at);
     if (size === LEGACY_MAGIC) { at += 4; continue; } // concatenated legacy streams
     if (size === 0 || size > LEGACY_MAX_COMPRESSED || size > input.length - at - 4) {
-      if (blocks === 0) throw new InputError(`corrupt lz4 legacy data: first block size ${size} does not fit the ${input.length}-byte input`);
+      if (blocks.length === 0) throw new InputError(`corrupt lz4 legacy data: first block size ${size} does not fit the ${input.length}-byte input`);
       break;
     }
-    at += 4;
-    // Check before growing: the next block can add at most LEGACY_BLOCK_SIZE bytes.
-    checkOutputSize('lz4', 'would produce', total + Math.min(LEGACY_BLOCK_SIZE, size * 255 + 255), input.length, limits);
-    if (out.length - total < LEGACY_BLOCK_SIZE) {
-      const grown = new Uint8Array(Math.max(out.length * 2, total + LEGACY_BLOCK_SIZE, 4 * LEGACY_BLOCK_SIZE));
-      grown.set(out.subarray(0, total));
-      out = grown;
-    }
-    // Legacy blocks are independent: matches may not reach into the previous block.
-    total = decodeLz4Block(input, at, at + size, out, total, total + LEGACY_BLOCK_SIZE, total);
-    at += size;
-    blocks++;
+    blocks.push([at + 4, size]);
+    at += 4 + size;
   }
-  if (blocks === 0) throw new InputError('lz4 legacy data holds no blocks');
-  // Doubling can leave up to half the buffer unused; hand back a tight copy when it is much larger.
-  return out.length - total > total / 4 ? out.slice(0, total) : out.subarray(0, total);
+  if (blocks.length === 0) throw new InputError('lz4 legacy data holds no blocks');
+  return blocks;
+}
+
+/** Most a legacy stream can produce: each block at most 8 MiB, and at most 255 bytes per input byte. */
+export function lz4LegacyBound(input: Uint8Array): number {
+  return legacyBlocks(input).reduce((n, [, size]) => n + Math.min(LEGACY_BLOCK_SIZE, size * 255 + 255), 0);
+}
+
+/**
+ * Decodes a legacy LZ4 stream block by block into one reused 8 MiB buffer, handing each decoded
+ * block to `sink` (valid only during the call; return false to stop). `onOutput` sees the running
+ * total after each block and may throw. Returns the number of bytes produced.
+ */
+export function streamLz4Legacy(input: Uint8Array, limits: DecompressLimits, sink: (chunk: Uint8Array) => boolean | void, onOutput?: (total: number, added: number) => void): number {
+  const blocks = legacyBlocks(input);
+  let buf: Uint8Array | undefined;
+  let total = 0;
+  for (const [at, size] of blocks) {
+    // Check before decoding: the next block can add at most LEGACY_BLOCK_SIZE bytes.
+    checkOutputSize('lz4', 'would produce', total + Math.min(LEGACY_BLOCK_SIZE, size * 255 + 255), input.length, limits);
+    buf ??= new Uint8Array(LEGACY_BLOCK_SIZE);
+    // Legacy blocks are independent: matches may not reach into the previous block.
+    const n = decodeLz4Block(input, at, at + size, buf, 0, LEGACY_BLOCK_SIZE, 0);
+    total += n;
+    onOutput?.(total, n);
+    if (sink(buf.subarray(0, n)) === false) break;
+  }
+  return total;
 }
 
 const FRAME_BLOCK_SIZES: Record<number, number> = { 4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20 };
