@@ -9,7 +9,7 @@
  * 7.3.4); oracle = seen on a booted Debian kernel (test/fixtures/oracle); commit = placed by the
  * upstream commit only (the release it first appears in is inferred). `btfcheck kernels` lists them.
  */
-import type { MutableRules } from './versions.js';
+import type { MutableRules } from './rule-set.js';
 
 export type Evidence = 'src' | 'oracle' | 'commit';
 
