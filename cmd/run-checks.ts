@@ -199,7 +199,7 @@ export async function checkFiles(files: string[], state: PreparedContext): Promi
   return out;
 }
 
-async function checkLoaded(file: string, loading: Promise<LoadedModule>, state: PreparedContext): Promise<ModuleResult> {
+export async function checkLoaded(file: string, loading: Promise<LoadedModule>, state: PreparedContext): Promise<ModuleResult> {
   try {
     const m = await loading;
     const stored = m.storedChecksum ?? (state.manifest ? lookupManifest(state.manifest, file) : undefined);

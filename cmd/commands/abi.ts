@@ -9,21 +9,28 @@ import nodePath from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import {
   AbiModule, abiVerdict, BaseComparison, compareBases, compareSymvers, DirectionSummary, moduleStaysValid,
-  parseSymvers, shiftReason, summarizeDirection, Symvers, SymversComparison,
+  parseSymvers, renderAbiJunit, shiftReason, summarizeDirection, Symvers, SymversComparison,
 } from '../../lib/abi/index.js';
+import { memberName } from '../../lib/archive/index.js';
 import type { BaseDiff } from '../../lib/abi/index.js';
-import type { KernelSettings } from '../../lib/check.js';
+import { errorResult } from '../../lib/check.js';
+import type { KernelSettings, ModuleResult } from '../../lib/check.js';
 import { escapeStrings } from '../../lib/report/escape.js';
 import { toJson } from '../../lib/report/model.js';
-import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, UsageError, writeOut } from '../common.js';
-import { LoadedBase, loadModule, nodeXzDecoder, readWholeFile, TEXT_INPUT_MAX } from '../io/index.js';
+import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, printError, UsageError, writeOut } from '../common.js';
+import { loadBase, LoadedBase, LoadedModule, loadModule, nodeXzDecoder, readWholeFile, TEXT_INPUT_MAX, walkModulePaths } from '../io/index.js';
+import {
+  Archive, archiveKindOf, archiveModules, KernelFiles, makeScratch, openArchive, openArchiveChecked, packagesInDirectory, readKernelFiles,
+  writeUnder,
+} from '../io/archives.js';
 import { maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
 import { KernelReport, resolveKernelSettings } from '../kernel-settings.js';
-import { loadBaseOrExit, runChecks } from '../run-checks.js';
+import { checkLoaded, prepareContext, runChecks } from '../run-checks.js';
 
 export interface AbiArgs {
-  old: string;
-  new: string;
+  /** One build: a base file, an unpacked root, 'running', or packages / an initramfs / a directory of packages. */
+  old: string | string[];
+  new: string | string[];
   oldModules?: string[];
   newModules?: string[];
   oldSymvers?: string;
@@ -31,22 +38,22 @@ export interface AbiArgs {
   kernel?: string;
   config?: string;
   allowBtfMismatch?: boolean;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'junit';
   jobs?: number;
 }
 
 export const ABI_OPTIONS = {
-  old: { type: 'string', demandOption: true, describe: 'the old build: a base file (vmlinux, vmlinuz, raw BTF), an unpacked kernel package root (boot/vmlinuz-* + lib/modules/*; Debian 7.x: usr/lib/modules/<release>/vmlinuz), or "running"' },
-  new: { type: 'string', demandOption: true, describe: 'the new build, as --old' },
-  'old-modules': { type: 'string', array: true, describe: 'the old build\'s modules (files or directories; default: lib/modules/<release> or usr/lib/modules/<release> of the package root: kernel/, updates/, extra/)' },
+  old: { type: 'string', array: true, demandOption: true, describe: 'the old build: a base file (vmlinux, vmlinuz, raw BTF), an unpacked kernel package root (boot/vmlinuz-* + lib/modules/*; Debian 7.x: usr/lib/modules/<release>/vmlinuz), "running", or packages read in place: .deb / .rpm files (several: one kernel, e.g. Debian 7.x\'s linux-binary, linux-modules and linux-base), a directory of them, an initramfs image (its modules)' },
+  new: { type: 'string', array: true, demandOption: true, describe: 'the new build, as --old' },
+  'old-modules': { type: 'string', array: true, describe: 'the old build\'s modules (files, directories, packages or initramfs images; default: lib/modules/<release> or usr/lib/modules/<release> of the package root or packages: kernel/, updates/, extra/)' },
   'new-modules': { type: 'string', array: true, describe: 'the new build\'s modules, as --old-modules' },
   'old-symvers': { type: 'string', describe: 'the old build\'s Module.symvers (plain or .gz/.xz), to compare symbol CRCs' },
   'new-symvers': { type: 'string', describe: 'the new build\'s Module.symvers' },
-  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay on both sides: a series (7.2), a version (5.15.119) or a release (6.8.0-45-generic) (default: each base\'s own release, as its vmlinuz or package names it)' },
-  config: { type: 'string', describe: 'kernel .config for CONFIG_MODULE_ALLOW_BTF_MISMATCH on both sides (default: each package root\'s boot/config-<release> or usr/lib/modules/<release>/config, else n)' },
+  kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay on both sides: a series (7.2), a version (5.15.119) or a release (6.8.0-45-generic) (default: each base\'s own release, as its vmlinuz or package names it; a raw BTF without one takes the other side\'s)' },
+  config: { type: 'string', describe: 'kernel .config for CONFIG_MODULE_ALLOW_BTF_MISMATCH on both sides (default: each side\'s boot/config-<release> or usr/lib/modules/<release>/config, in its root or packages, else n)' },
   'allow-btf-mismatch': { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y on both sides (overrides --config)' },
-  format: { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'report format' },
-  jobs: { alias: 'j', type: 'number', describe: 'worker threads for large module trees (default: CPU count)' },
+  format: { alias: 'f', type: 'string', choices: ['text', 'json', 'junit'], default: 'text', describe: 'report format (junit: one testcase per module and direction, plus the base diff)' },
+  jobs: { alias: 'j', type: 'number', min: 1, describe: 'threads for module trees, 1 or more (default: one per CPU on more than two CPUs, else 1)' },
 } as const;
 
 export const abiCommand: CommandModule<object, AbiArgs> = {
@@ -56,62 +63,19 @@ export const abiCommand: CommandModule<object, AbiArgs> = {
     y
       .options(ABI_OPTIONS as unknown as Record<string, Options>)
       .example('$0 abi --old pkg-6.1.0-47/ --new pkg-6.1.0-56/', 'two unpacked linux-image packages (dpkg -x): bases and module trees found inside')
+      .example('$0 abi --old linux-image-6.1.0-47-cloud-amd64-unsigned_6.1.170-3_amd64.deb --new linux-image-6.1.0-56-cloud-amd64-unsigned_6.1.192-2_amd64.deb', 'the packages themselves, read in place (no dpkg)')
+      .example('$0 abi --old linux-{binary,modules,base}-7.2.12+deb13-cloud-amd64_*.deb --new debs-7.2.13/', 'Debian 7.x: a kernel is three packages; or a directory holding them')
       .example('$0 abi --old 7.2.12/ --new 7.2.13/', 'Debian 7.x: linux-binary, linux-modules and linux-base of each build unpacked into one directory (usr/lib/modules/<release>/{vmlinuz,config,kernel/})')
+      .example('$0 abi --old kernel-core-6.14.rpm kernel-modules-6.14.rpm --new /boot/initramfs-6.15.img linux-6.15/', 'RPMs, and an initramfs\'s modules (reported as IMAGE!path) with the kernel of an unpacked root')
       .example('$0 abi --old old/vmlinux --new new/boot/vmlinuz-6.12.117 --new-modules new/lib/modules/6.12.117', 'base files, with module trees given explicitly')
       .example('$0 abi --old A/ --new B/ --old-symvers A/Module.symvers --new-symvers B/Module.symvers', 'also compare symbol CRCs: catches "CRC-compatible but BTF-incompatible"')
       .example('$0 abi --old running --new ./linux-image-unpacked/', 'will the update\'s modules fit the running kernel, and the running modules the update?')
+      .example('$0 abi --old A/ --new B/ --format junit > abi.xml', 'JUnit for CI: the base diff and one testcase per module and direction')
       .example('$0 abi --old A/ --new B/ --format json | jq .verdict', 'JSON for an ABI-tracking job; exit 0 compatible, 1 not, 2 input error')
       .epilogue('Exit status: 0 BTF-compatible, 1 not (a module of one build would be rejected or silently mismatched on the other\'s kernel), 2 usage or input error.') as unknown as Argv<AbiArgs>,
   handler: async (args: ArgumentsCamelCase<AbiArgs>) => {
     process.exitCode = await runAbi(args);
   },
-};
-
-/** One build as found on the command line. */
-interface Side {
-  label: 'old' | 'new';
-  basePath: string;
-  modulePaths: string[];
-  symvers?: string;
-  config?: string;
-  /** The release a package root names its kernel with (boot/vmlinuz-<release>, usr/lib/modules/<release>/). */
-  release?: string;
-}
-
-const isDir = (p: string): boolean => {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-};
-
-/**
- * A file that is there and not a directory. Not only regular files: a FIFO or device named like an
- * image is taken, and the loader refuses it in one line naming it.
- */
-const isFile = (p: string): boolean => {
-  try {
-    return !fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-};
-
-const listDir = (p: string): string[] => {
-  try {
-    return fs.readdirSync(p).sort();
-  } catch {
-    return [];
-  }
-};
-
-const realPath = (p: string): string => {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
 };
 
 /** A kernel found in a package root: base, module trees, .config and symvers. */
@@ -203,31 +167,230 @@ export function resolvePackageRoot(root: string): PackageRoot {
   throw new UsageError(`${root}: no boot/vmlinuz-*, usr/lib/modules/*/vmlinuz or lib/modules/*/vmlinuz in this directory (not an unpacked kernel package?); pass a base file`);
 }
 
-function resolveSide(label: 'old' | 'new', arg: string, modules: string[] | undefined, symvers: string | undefined): Side {
-  if (arg === 'running') {
-    // The running system: its BTF and, unless given, its installed module tree (the .config is
-    // found by the kernel settings: /boot/config-$(uname -r), usr/lib/modules/$(uname -r)/config, /proc/config.gz).
-    const tree = [`/lib/modules/${os.release()}`, `/usr/lib/modules/${os.release()}`].find(isDir);
-    return { label, basePath: arg, modulePaths: modules ?? (tree ? [tree] : []), symvers, release: os.release() };
+
+/** One build as found on the command line. */
+interface Side {
+  label: 'old' | 'new';
+  /** The file loadBase reads (a scratch copy for a package's image). */
+  basePath: string;
+  /** Module trees and files (walked) and archives (streamed). */
+  modulePaths: string[];
+  archives: Archive[];
+  /** Only modules of this release are read from the archives (null: all). */
+  archiveRelease: string | null;
+  symvers?: string;
+  config?: string;
+  /** The release a package root names its kernel with (boot/vmlinuz-<release>, usr/lib/modules/<release>/). */
+  release?: string;
+  /** What the report lists as this side's modules: trees as given, packages and images. */
+  moduleSources: string[];
+  /** Module entries of other releases' trees skipped in the packages. */
+  skipped: { count: number };
+}
+
+const isDir = (p: string): boolean => {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
-  if (!fs.existsSync(arg)) throw new UsageError(`--${label} ${arg}: no such file or directory`);
-  if (isDir(arg)) {
-    const root = resolvePackageRoot(arg);
-    return {
-      label, basePath: root.basePath, modulePaths: modules ?? root.modules, symvers: symvers ?? root.symvers,
-      config: root.config, release: root.release ?? undefined,
-    };
+};
+
+/**
+ * A file that is there and not a directory. Not only regular files: a FIFO or device named like an
+ * image is taken, and the loader refuses it in one line naming it.
+ */
+const isFile = (p: string): boolean => {
+  try {
+    return !fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
-  return { label, basePath: arg, modulePaths: modules ?? [], symvers };
+};
+
+const listDir = (p: string): string[] => {
+  try {
+    return fs.readdirSync(p).sort();
+  } catch {
+    return [];
+  }
+};
+
+const realPath = (p: string): string => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+
+/**
+ * Scratch paths (a package's image, config and symvers written out for the loaders) and the names
+ * reports show for them (`PKG!path/inside`).
+ */
+class Names {
+  private readonly map = new Map<string, string>();
+  set(scratch: string, shown: string): void {
+    this.map.set(scratch, shown);
+  }
+  /** A path or a sentence with scratch paths in it, as the user should read it. */
+  show(text: string): string;
+  show(text: string | null): string | null;
+  show(text: string | null): string | null {
+    if (text === null) return null;
+    let out = text;
+    for (const [scratch, shown] of this.map) if (out.includes(scratch)) out = out.split(scratch).join(shown);
+    return out;
+  }
+}
+
+/** A directory that is not a kernel root but holds packages (`--old debs-7.2.12/`). */
+function packageDirectory(p: string): string[] | null {
+  if (!isDir(p)) return null;
+  const pkgs = packagesInDirectory(p);
+  if (!pkgs.length) return null;
+  const layout = ['boot', 'lib', 'usr', ...TOP_BASES].some((n) => fs.existsSync(nodePath.join(p, n)));
+  return layout ? null : pkgs;
+}
+
+/**
+ * One side from its arguments: 'running', an unpacked root or base file, and/or packages and
+ * images (read in place). A package side's kernel files (image, config, symvers; a headers
+ * package's vmlinux) are written to a private scratch root in their package layout and found there
+ * as in an unpacked root; its modules are streamed from the packages later, one at a time.
+ */
+async function resolveSide(label: 'old' | 'new', given: string[], modules: string[] | undefined, symvers: string | undefined, scratch: string, names: Names, opened: Archive[]): Promise<Side> {
+  const items: string[] = [];
+  for (const arg of given) items.push(...(arg === 'running' ? [arg] : packageDirectory(arg) ?? [arg]));
+  const archivePaths: string[] = [];
+  const others: string[] = [];
+  for (const p of items) {
+    if (p !== 'running' && !fs.existsSync(p)) throw new UsageError(`--${label} ${p}: no such file or directory`);
+    if (p !== 'running' && !isDir(p) && archiveKindOf(p)) archivePaths.push(p);
+    else others.push(p);
+  }
+  if (others.length > 1) {
+    throw new UsageError(`--${label}: ${others.join(', ')}: give one base file or unpacked root per build (packages and images may be added: .deb, .rpm, initramfs)`);
+  }
+  const archives: Archive[] = [];
+  for (const p of archivePaths) {
+    try {
+      const a = await openArchive(p, archiveKindOf(p)!);
+      archives.push(a);
+      opened.push(a);
+    } catch (e) {
+      throw new UsageError(`${p}: ${errorMessage(e)}`);
+    }
+  }
+  const explicit = modules !== undefined;
+  const side: Side = {
+    label, basePath: '', modulePaths: modules ?? [], archives: [], archiveRelease: null, symvers, moduleSources: modules ? [...modules] : [],
+    skipped: { count: 0 },
+  };
+  // --old-modules / --new-modules may name packages and images too.
+  if (explicit) {
+    side.modulePaths = [];
+    for (const m of modules!) {
+      const kind = !isDir(m) && fs.existsSync(m) ? archiveKindOf(m) : undefined;
+      if (!kind) {
+        side.modulePaths.push(...(packageDirectory(m) ? [] : [m]));
+        for (const pkg of packageDirectory(m) ?? []) side.archives.push(await openModulesArchive(pkg, opened));
+        continue;
+      }
+      side.archives.push(await openModulesArchive(m, opened));
+    }
+  }
+
+  if (others.length === 1) {
+    const arg = others[0];
+    if (arg === 'running') {
+      // The running system: its BTF and, unless given, its installed module tree (the .config is
+      // found by the kernel settings: /boot/config-$(uname -r), usr/lib/modules/$(uname -r)/config, /proc/config.gz).
+      const tree = [`/lib/modules/${os.release()}`, `/usr/lib/modules/${os.release()}`].find(isDir);
+      Object.assign(side, { basePath: arg, release: os.release() });
+      if (!explicit && tree) { side.modulePaths.push(tree); side.moduleSources.push(tree); }
+    } else if (isDir(arg)) {
+      const root = resolvePackageRoot(arg);
+      Object.assign(side, { basePath: root.basePath, config: root.config, release: root.release ?? undefined });
+      side.symvers ??= root.symvers;
+      if (!explicit) { side.modulePaths.push(...root.modules); side.moduleSources.push(...root.modules); }
+    } else {
+      side.basePath = arg;
+    }
+    if (!explicit) {
+      side.archives.push(...archives);
+      side.moduleSources.push(...archives.map((a) => a.file));
+    }
+    return side;
+  }
+  if (!archives.length) throw new UsageError(`--${label}: nothing given`);
+
+  // Packages only: their kernel files into a scratch root, found there as in an unpacked root.
+  const root = nodePath.join(scratch, label);
+  fs.mkdirSync(root, { mode: 0o700 });
+  let files: KernelFiles;
+  try {
+    files = await readKernelFiles(archives);
+  } catch (e) {
+    throw new UsageError(errorMessage(e));
+  }
+  let headersVmlinux: string | undefined;
+  for (const f of files.found) {
+    const shown = memberName(f.archive, f.path);
+    let written: string;
+    try {
+      written = writeUnder(root, f.path, f.data);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // the same path in two packages: the first one
+      throw new UsageError(`${shown}: ${errorMessage(e)}`);
+    }
+    names.set(written, shown);
+    if (f.role === 'headers-vmlinux' && !headersVmlinux) headersVmlinux = written;
+  }
+  files.found.length = 0; // the bytes are on disk now
+  for (const release of files.moduleReleases) {
+    if (release) fs.mkdirSync(nodePath.join(root, 'usr', 'lib', 'modules', release), { recursive: true, mode: 0o700 });
+  }
+  if (headersVmlinux && !fs.existsSync(nodePath.join(root, 'vmlinux'))) {
+    fs.symlinkSync(headersVmlinux, nodePath.join(root, 'vmlinux'));
+    names.set(nodePath.join(root, 'vmlinux'), names.show(headersVmlinux));
+  }
+  names.set(root + nodePath.sep, `${archives.map((a) => a.file).join(' + ')}: `);
+  let pkgRoot: PackageRoot;
+  try {
+    pkgRoot = resolvePackageRoot(root);
+  } catch (e) {
+    const what = archives.map((a) => a.file).join(', ');
+    throw new UsageError(`--${label} ${what}: ${files.found.length || files.moduleReleases.size
+      ? 'no kernel image (boot/vmlinuz-*, usr/lib/modules/*/vmlinuz) or headers vmlinux (usr/src/linux-headers-*/vmlinux) in these packages; add the package that holds it (Debian 7.x: linux-binary-<release>) or pass a base file'
+      : names.show(errorMessage(e))}`);
+  }
+  Object.assign(side, { basePath: pkgRoot.basePath, config: pkgRoot.config, release: pkgRoot.release ?? undefined, archiveRelease: pkgRoot.release });
+  side.symvers ??= pkgRoot.symvers;
+  if (!explicit) {
+    side.archives.push(...archives);
+    side.moduleSources.push(...archives.map((a) => a.file));
+  }
+  return side;
+}
+
+async function openModulesArchive(p: string, opened: Archive[]): Promise<Archive> {
+  try {
+    const a = await openArchiveChecked(p);
+    opened.push(a);
+    return a;
+  } catch (e) {
+    throw new UsageError(errorMessage(e));
+  }
 }
 
 /** Reads Module.symvers, plain or compressed (distros ship symvers-<release>.gz / .xz). */
-function readSymvers(path: string): Symvers {
+function readSymvers(path: string, shown: string): Symvers {
   try {
     const { data } = maybeDecompress(readWholeFile(path, TEXT_INPUT_MAX), { xz: nodeXzDecoder, limits: { maxOutput: 4 * TEXT_INPUT_MAX } });
     return parseSymvers(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1'));
   } catch (e) {
-    throw new UsageError(`${path}: ${errorMessage(e)}`);
+    throw new UsageError(`${shown}: ${errorMessage(e)}`);
   }
 }
 
@@ -251,35 +414,77 @@ interface SideReport {
   types: number;
   strLen: number;
   sha256: string;
+  /** Module trees, packages and images read for this build. */
   modules: string[];
   symvers: string | null;
 }
 
+/** Module loads kept in flight while checking: xz modules decode on libuv's pool meanwhile. */
+const IN_FLIGHT = 16;
+/** Files per runChecks call when checking a tree on worker threads (-j 2 or more). */
+const WORKER_CHUNK = 512;
+/** Kernel log lines kept per module (for JUnit and JSON); the full log is `check`'s job. */
+const LOG_LINES = 4;
+
+function defaultJobs(): number {
+  const cores = os.availableParallelism();
+  return cores > 2 ? cores : 1;
+}
+
+/** A module to check: its report name and its load, started. */
+interface Item {
+  file: string;
+  loaded: Promise<LoadedModule> | null;
+  /** Set instead of `loaded` for an entry that could not be listed. */
+  error?: string;
+}
+
+/** The modules of a side as one stream: trees walked, packages and images read, each load started. */
+async function* sideModules(side: Side): AsyncGenerator<Item> {
+  for (const entry of walkModulePaths(side.modulePaths)) {
+    if (entry.error !== undefined) yield { file: entry.file, loaded: null, error: entry.error };
+    else {
+      const loaded = loadModule(entry.file);
+      loaded.catch(() => undefined);
+      yield { file: entry.file, loaded };
+    }
+  }
+  for (const a of side.archives) {
+    try {
+      yield* archiveModules(a, { release: side.archiveRelease, skipped: side.skipped });
+    } catch (e) {
+      yield { file: a.file, loaded: null, error: errorMessage(e) };
+    }
+  }
+}
+
 /**
  * One direction: the modules built against `own`, checked on `other`'s kernel, and whether each
- * stays valid (its references mean the same in `other`).
+ * stays valid (its references mean the same in `other`). Streamed: each module is loaded, checked
+ * and reduced to its line of the report before the next ones, so memory holds a window of modules,
+ * never a tree's results.
  */
-async function direction(side: Side, own: LoadedBase, other: LoadedBase, cmp: BaseComparison, settings: KernelSettings, jobs?: number): Promise<{ summary: DirectionSummary; modules: AbiModule[] }> {
-  const { results } = await runChecks(other, side.modulePaths, settings, { diagnose: true, jobs });
+async function direction(side: Side, own: LoadedBase, other: LoadedBase, cmp: BaseComparison, settings: KernelSettings, jobs: number): Promise<{ summary: DirectionSummary; modules: AbiModule[] }> {
   const shift = cmp.diff.kind === 'identical' ? null : shiftReason(own.btf, other.btf);
   const modules: AbiModule[] = [];
   let loadsWithoutBtf = 0;
-  for (const r of results.results) {
+  const reduce = async (r: ModuleResult, btf: () => Promise<Uint8Array | undefined>): Promise<void> => {
+    const verdict = r.kernel && r.status !== 'no-btf' && r.status !== 'unchecked' ? r.kernel : null;
     const m: AbiModule = {
-      file: r.file, module: r.module, status: r.status, kernelAccepted: r.kernel && r.status !== 'no-btf' && r.status !== 'unchecked' ? r.kernel.accepted : null,
-      errno: r.kernel && r.status !== 'no-btf' && r.status !== 'unchecked' ? r.kernel.errno : null, staysValid: null, reason: null, error: r.error,
+      file: r.file, module: r.module, status: r.status, kernelAccepted: verdict ? verdict.accepted : null,
+      errno: verdict ? verdict.errno : null, staysValid: null, reason: null, error: r.error,
+      loads: r.kernel ? r.kernel.loads : null, log: verdict ? verdict.log.slice(0, LOG_LINES) : [],
     };
     if (r.kernel && !r.kernel.accepted && r.kernel.loads && r.status === 'rejected') loadsWithoutBtf++;
     if (r.status !== 'no-btf' && r.status !== 'unchecked' && r.status !== 'error') {
       if (cmp.diff.kind === 'identical') m.staysValid = true;
       else if (shift) {
-        // A base of another size shifts every module alike: no need to read them again.
+        // A base of another size shifts every module alike: no need to look at its references.
         m.staysValid = false;
         m.reason = shift;
       } else {
         try {
-          const loaded = await loadModule(r.file);
-          const v = moduleStaysValid(loaded.btf!, own.btf, other.btf, cmp.identity, side.label);
+          const v = moduleStaysValid((await btf())!, own.btf, other.btf, cmp.identity, side.label);
           m.staysValid = v.valid;
           m.reason = v.reason;
         } catch (e) {
@@ -289,44 +494,133 @@ async function direction(side: Side, own: LoadedBase, other: LoadedBase, cmp: Ba
       }
     }
     modules.push(m);
+  };
+
+  if (jobs > 1 && side.modulePaths.length) {
+    // Worker threads for the trees (more than two CPUs): runChecks a chunk at a time, reduced as it comes.
+    const files: string[] = [];
+    for (const entry of walkModulePaths(side.modulePaths)) {
+      if (entry.error !== undefined) {
+        printError(entry.file, entry.error);
+        await reduce(errorResult(entry.file, entry.error), async () => undefined);
+      } else files.push(entry.file);
+    }
+    for (let i = 0; i < files.length; i += WORKER_CHUNK) {
+      const { results } = await runChecks(other, files.slice(i, i + WORKER_CHUNK), settings, { diagnose: true, jobs, progress: false });
+      for (const r of results.results) await reduce(r, async () => (await loadModule(r.file)).btf);
+    }
   }
+  // The kernel's verdict first; btfcheck's own diagnosis only for a module the kernel accepts (it
+  // tells 'accepted' from a silent 'mismatch'): a rejected module's diagnosis would be thrown away.
+  const verdictOnly = await prepareContext({ basePath: other.file, kernel: settings, diagnose: false, candidatePaths: [] }, other);
+  const full = await prepareContext({ basePath: other.file, kernel: settings, diagnose: true, candidatePaths: [] }, other);
+  const window: Item[] = [];
+  const settle = async (item: Item): Promise<void> => {
+    if (!item.loaded) {
+      printError(item.file, item.error ?? 'error');
+      await reduce(errorResult(item.file, item.error ?? 'error'), async () => undefined);
+      return;
+    }
+    let r = await checkLoaded(item.file, item.loaded, verdictOnly);
+    if (r.status === 'accepted') r = await checkLoaded(item.file, item.loaded, full);
+    if (r.status === 'error') printError(r.file, r.error ?? 'error');
+    await reduce(r, async () => (await item.loaded!).btf);
+  };
+  const stream = jobs > 1 ? archiveItems(side) : sideModules(side);
+  for await (const item of stream) {
+    window.push(item);
+    if (window.length >= IN_FLIGHT) await settle(window.shift()!);
+  }
+  while (window.length) await settle(window.shift()!);
   return { summary: summarizeDirection({ version: settings.version, allowBtfMismatch: settings.allowBtfMismatch }, modules, loadsWithoutBtf), modules };
+}
+
+/** Only the packages' and images' modules (the trees went to worker threads). */
+async function* archiveItems(side: Side): AsyncGenerator<Item> {
+  yield* sideModules({ ...side, modulePaths: [] });
 }
 
 export async function runAbi(args: AbiArgs): Promise<number> {
   await loadDecoders(); // reading modules and symvers below is synchronous
-  const oldSide = resolveSide('old', args.old, args.oldModules, args.oldSymvers);
-  const newSide = resolveSide('new', args.new, args.newModules, args.newSymvers);
+  const scratch = makeScratch();
+  const opened: Archive[] = [];
+  try {
+    return await abi(args, scratch.dir, opened);
+  } finally {
+    for (const a of opened) a.close();
+    scratch.remove();
+  }
+}
+
+const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
+
+async function abi(args: AbiArgs, scratch: string, opened: Archive[]): Promise<number> {
+  const names = new Names();
+  const oldSide = await resolveSide('old', list(args.old), args.oldModules, args.oldSymvers, scratch, names, opened);
+  const newSide = await resolveSide('new', list(args.new), args.newModules, args.newSymvers, scratch, names, opened);
   if (!!oldSide.symvers !== !!newSide.symvers && (args.oldSymvers || args.newSymvers)) {
     throw new UsageError('give Module.symvers of both builds (--old-symvers and --new-symvers), or of neither');
   }
   // Symbol files first: a bad one is a usage error before any slow work.
   const symvers = oldSide.symvers && newSide.symvers
-    ? compareSymvers(readSymvers(oldSide.symvers), readSymvers(newSide.symvers))
+    ? compareSymvers(readSymvers(oldSide.symvers, names.show(oldSide.symvers)), readSymvers(newSide.symvers, names.show(newSide.symvers)))
     : null;
-  const oldBase = await loadBaseOrExit(oldSide.basePath);
-  const newBase = await loadBaseOrExit(newSide.basePath);
+  const loadSide = async (side: Side): Promise<LoadedBase | undefined> => {
+    try {
+      const b = await loadBase(side.basePath);
+      return { ...b, file: names.show(b.file) };
+    } catch (e) {
+      printError(names.show(side.basePath), errorMessage(e));
+      return undefined;
+    }
+  };
+  const oldBase = await loadSide(oldSide);
+  const newBase = oldBase && await loadSide(newSide);
   if (!oldBase || !newBase) return EXIT_ERROR;
   // Each direction replays the kernel the modules would be loaded into.
-  const settingsFor = (side: Side, base: LoadedBase) =>
-    resolveKernelSettings(
-      { kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch },
-      // A raw-BTF image tells no release; the package's file name does.
-      { file: base.file, release: base.release ?? side.release, version: base.version, raw: base.raw },
-    );
-  const oldResolved = settingsFor(oldSide, oldBase);
-  const newResolved = settingsFor(newSide, newBase);
+  const settingsFor = (side: Side, base: LoadedBase, other: { side: Side; base: LoadedBase }) => {
+    const kernelArgs = { kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch };
+    // A raw-BTF image tells no release; the package's file name does. The search for a .config beside
+    // the base looks at the real file (a package's scratch copy), not at the name shown.
+    const file = side.basePath === 'running' ? base.file : side.basePath;
+    let resolved;
+    try {
+      resolved = resolveKernelSettings(kernelArgs, { file, release: base.release ?? side.release, version: base.version, raw: base.raw });
+    } catch (e) {
+      // A raw BTF with no release anywhere near it: the other build's kernel, said so.
+      const release = other.base.release ?? other.side.release;
+      if (!(e instanceof UsageError) || args.kernel || (!release && !other.base.version)) throw e;
+      resolved = resolveKernelSettings(kernelArgs, { file, release, version: other.base.version, raw: base.raw });
+      resolved.report.notes.unshift(`${base.file} is raw BTF and tells no release: assumed the ${other.side.label} build's kernel, ${release ?? other.base.version} (--kernel to say otherwise)`);
+    }
+    resolved.report.config = names.show(resolved.report.config);
+    resolved.report.versionFrom = names.show(resolved.report.versionFrom);
+    resolved.report.notes = resolved.report.notes.map((n) => names.show(n));
+    if (!resolved.report.config && args.config === undefined && args.allowBtfMismatch === undefined) {
+      const where = side.archives.length && !side.modulePaths.length ? 'in its packages' : 'beside its base';
+      const note = `${side.label} build: no kernel .config ${where}: CONFIG_MODULE_ALLOW_BTF_MISMATCH assumed n (--config or --allow-btf-mismatch to say otherwise)`;
+      resolved.report.notes = [note, ...resolved.report.notes.filter((n) => !n.startsWith('no kernel config given or found beside the base'))];
+    }
+    return resolved;
+  };
+  const oldResolved = settingsFor(oldSide, oldBase, { side: newSide, base: newBase });
+  const newResolved = settingsFor(newSide, newBase, { side: oldSide, base: oldBase });
   const oldKernel: KernelSettings = oldResolved.settings;
   const newKernel: KernelSettings = newResolved.settings;
 
   const cmp = compareBases(oldBase.btf, newBase.btf);
-  const newOnOld = newSide.modulePaths.length ? await direction(newSide, newBase, oldBase, cmp, oldKernel, args.jobs) : null;
-  const oldOnNew = oldSide.modulePaths.length ? await direction(oldSide, oldBase, newBase, cmp, newKernel, args.jobs) : null;
+  const jobs = Math.max(1, args.jobs ?? defaultJobs());
+  const hasModules = (s: Side): boolean => s.modulePaths.length > 0 || s.archives.length > 0;
+  const newOnOld = hasModules(newSide) ? await direction(newSide, newBase, oldBase, cmp, oldKernel, jobs) : null;
+  const oldOnNew = hasModules(oldSide) ? await direction(oldSide, oldBase, newBase, cmp, newKernel, jobs) : null;
+  for (const [side, resolved] of [[oldSide, oldResolved], [newSide, newResolved]] as const) {
+    if (side.skipped.count) resolved.report.notes.push(`${side.skipped.count} modules of other releases' trees in the ${side.label} packages were not read (this build is ${side.archiveRelease})`);
+  }
   const verdict = abiVerdict(cmp.diff, newOnOld?.summary ?? null, oldOnNew?.summary ?? null, symvers);
 
   const sideReport = (side: Side, base: LoadedBase, kernel: KernelReport): SideReport => ({
     base: base.file, release: base.release ?? side.release ?? null, kernel, types: base.btf.nrTypes, strLen: base.btf.strLen, sha256: base.sha256,
-    modules: side.modulePaths, symvers: side.symvers ?? null,
+    modules: side.moduleSources, symvers: side.symvers ? names.show(side.symvers) : null,
   });
   const report: AbiReport = {
     old: sideReport(oldSide, oldBase, oldResolved.report),
@@ -339,7 +633,7 @@ export async function runAbi(args: AbiArgs): Promise<number> {
     verdict: verdict.line,
     modules: { newOnOld: newOnOld?.modules ?? [], oldOnNew: oldOnNew?.modules ?? [] },
   };
-  await writeOut(args.format === 'json' ? toJson(report) : renderAbiText(report));
+  await writeOut(args.format === 'json' ? toJson(report) : args.format === 'junit' ? renderAbiJunit(report) : renderAbiText(report));
   const errors = (report.newOnOld?.errors ?? 0) + (report.oldOnNew?.errors ?? 0);
   if (errors > 0) return EXIT_ERROR;
   return verdict.compatible ? EXIT_OK : EXIT_FAIL;
@@ -368,7 +662,10 @@ export function renderAbiText(report: AbiReport): string {
   const d = r.baseDiff;
   const where = d.kind === 'identical' ? '' : ` — first divergent type [${d.firstTypeId ?? '-'}], string offset ${d.firstStrOff ?? '-'}`;
   lines.push(`base diff: ${d.kind}${where}`);
-  if (d.firstType) lines.push(`  type [${d.firstTypeId}]: old ${d.firstType.old.replace(/^\[\d+\] /, '')}, new ${d.firstType.new.replace(/^\[\d+\] /, '')}`);
+  if (d.firstTypeDetail) {
+    const t = d.firstTypeDetail;
+    lines.push(`  type [${d.firstTypeId}]: old ${t.old.chain}`, `  ${' '.repeat(String(d.firstTypeId).length + 7)}new ${t.new.chain}`, `  differs: ${t.differs}`);
+  } else if (d.firstType) lines.push(`  type [${d.firstTypeId}]: old ${d.firstType.old.replace(/^\[\d+\] /, '')}, new ${d.firstType.new.replace(/^\[\d+\] /, '')}`);
   if (d.kind !== 'identical') {
     lines.push(`  named types: ${d.added} added, ${d.removed} removed, ${d.changed} changed`);
     for (const [what, names] of Object.entries(d.examples)) if (names.length) lines.push(`  e.g. ${what}: ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''}`);

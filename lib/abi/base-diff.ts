@@ -15,6 +15,7 @@ import { Btf } from '../btf/btf.js';
 import { buildTypeGraph, TypeGraph } from './graph.js';
 import { JointIdentity, jointIdentity } from './identity.js';
 import { NamedTypeChanges, namedTypeChanges } from './named.js';
+import { TypeDifference, typeDifference } from './type-diff.js';
 
 export type BaseDiffKind = 'identical' | 'permuted' | 'appended' | 'changed';
 
@@ -30,6 +31,8 @@ export interface BaseDiff {
   firstTypeId: number | null;
   /** What the first divergent id holds on each side (`[37] STRUCT 'foo'`); null when no id diverges. */
   firstType: { old: string; new: string } | null;
+  /** What differs there: each side's kind, name, size, members and chain, and the first difference. */
+  firstTypeDetail: TypeDifference | null;
   /** First string-section byte offset that differs; null when the sections are equal. */
   firstStrOff: number | null;
   /** Named types (by kind and name) only in the new base, only in the old, and with a changed declaration. */
@@ -111,7 +114,7 @@ export function compareBases(oldBase: Btf, newBase: Btf): BaseComparison {
     return {
       oldBase, newBase, identity: identicalIdentity(oldBase.nrTypes),
       diff: {
-        kind: 'identical', firstTypeId, firstType: null, firstStrOff, added: 0, removed: 0, changed: 0,
+        kind: 'identical', firstTypeId, firstType: null, firstTypeDetail: null, firstStrOff, added: 0, removed: 0, changed: 0,
         examples: { added: [], removed: [], changed: [] }, old: summary(oldBase), new: summary(newBase),
       },
     };
@@ -132,6 +135,7 @@ export function compareBases(oldBase: Btf, newBase: Btf): BaseComparison {
     diff: {
       kind, firstTypeId, firstStrOff,
       firstType: firstTypeId === null ? null : { old: oldBase.describe(firstTypeId), new: newBase.describe(firstTypeId) },
+      firstTypeDetail: firstTypeId === null ? null : typeDifference(oldBase, newBase, firstTypeId),
       added: named.added, removed: named.removed, changed: named.changed, examples: named.examples,
       old: summary(oldBase), new: summary(newBase),
     },

@@ -56,27 +56,36 @@ export function jointIdentity(oldGraph: TypeGraph, newGraph: TypeGraph): JointId
   edgeStart[dangling] = ne;
   edgeStart[total] = ne;
 
-  // Initial classes: one per distinct shape (void and the dangling marker have their own).
+  // The partition as segments of one permutation: class c holds perm[cStart[c] .. cEnd[c]), and
+  // pos[node] is the node's index in perm. Typed arrays throughout: a base pair has ~240k nodes,
+  // and per-class arrays and maps made the refinement's garbage, not its result, the peak memory.
+  const perm = new Uint32Array(total);
+  const pos = new Uint32Array(total);
   const cls = new Int32Array(total);
-  const members: number[][] = [];
+  const cStart = new Uint32Array(total);
+  const cEnd = new Uint32Array(total);
+  let nClasses = 0;
   {
-    const byShape = new Map<number, number>();
-    const shapeKey = (node: number): number => {
-      if (node === dangling) return new Hash2(DANGLING_SEED).key;
-      if (node < nOld) return key(oldGraph.shapeA[node], oldGraph.shapeB[node]);
-      return key(newGraph.shapeA[node - newBase], newGraph.shapeB[node - newBase]);
-    };
+    // Initial classes: one per distinct shape (void and the dangling marker have their own).
+    const shape = new Float64Array(total);
+    const danglingKey = new Hash2(DANGLING_SEED).key;
     for (let node = 0; node < total; node++) {
-      const k = shapeKey(node);
-      let c = byShape.get(k);
-      if (c === undefined) {
-        c = members.length;
-        byShape.set(k, c);
-        members.push([]);
-      }
-      cls[node] = c;
-      members[c].push(node);
+      shape[node] = node === dangling ? danglingKey
+        : node < nOld ? key(oldGraph.shapeA[node], oldGraph.shapeB[node])
+        : key(newGraph.shapeA[node - newBase], newGraph.shapeB[node - newBase]);
+      perm[node] = node;
     }
+    perm.sort((a, b) => shape[a] - shape[b] || a - b);
+    for (let i = 0; i < total; i++) {
+      const node = perm[i];
+      if (i === 0 || shape[node] !== shape[perm[i - 1]]) {
+        if (nClasses) cEnd[nClasses - 1] = i;
+        cStart[nClasses++] = i;
+      }
+      cls[node] = nClasses - 1;
+      pos[node] = i;
+    }
+    cEnd[nClasses - 1] = total;
   }
 
   // Who refers to whom, backwards: when a node changes class, its referrers' classes may split.
@@ -93,70 +102,116 @@ export function jointIdentity(oldGraph: TypeGraph, newGraph: TypeGraph): JointId
 
   // Split classes whose members disagree on the classes they refer to, until none does. The first
   // round hashes every member; later rounds only members a moved node refers to: the others still
-  // share the signature they were grouped by. (Re-hashing whole classes made a 100k chain of
-  // same-shaped pointers, which splits one node per round, quadratic: minutes.) The largest part
-  // keeps the class, so a node moves O(log n) times.
-  const pos = new Uint32Array(total);
-  for (const ms of members) for (let i = 0; i < ms.length; i++) pos[ms[i]] = i;
-  let work = new Map<number, number[]>();
-  for (let c = 0; c < members.length; c++) if (members[c].length > 1) work.set(c, members[c].slice());
+  // share the signature they were grouped by, and stay together. (Re-hashing whole classes made a
+  // 100k chain of same-shaped pointers, which splits one node per round, quadratic: minutes.) The
+  // largest part keeps the class, so a node moves O(log n) times.
+  const sig = new Float64Array(total);
   const seen = new Uint32Array(total);
   const h = new Hash2();
+  let touched = new Uint32Array(total);
+  let nTouched = 0;
+  for (let c = 0; c < nClasses; c++) {
+    if (cEnd[c] - cStart[c] > 1) for (let i = cStart[c]; i < cEnd[c]; i++) touched[nTouched++] = perm[i];
+  }
+  let moved = new Uint32Array(1024);
   let rounds = 0;
-  while (work.size > 0) {
+  while (nTouched > 0) {
     rounds++;
-    const moved: number[] = [];
-    for (const [c, nodes] of work) {
-      const ms = members[c];
-      if (ms.length < 2) continue;
-      const groups = new Map<number, number[]>();
-      for (const node of nodes) {
-        h.reset(0x726f756e);
-        for (let e = edgeStart[node]; e < edgeStart[node + 1]; e++) h.word(cls[edges[e]]);
-        const k = h.key;
-        const g = groups.get(k);
-        if (g) g.push(node);
-        else groups.set(k, [node]);
+    for (let i = 0; i < nTouched; i++) {
+      const node = touched[i];
+      seen[node] = rounds;
+      h.reset(0x726f756e);
+      for (let e = edgeStart[node]; e < edgeStart[node + 1]; e++) h.word(cls[edges[e]]);
+      sig[node] = h.key;
+    }
+    const work = touched.subarray(0, nTouched).sort((a, b) => cls[a] - cls[b] || sig[a] - sig[b] || a - b);
+    let nMoved = 0;
+    const move = (node: number): void => {
+      if (nMoved === moved.length) {
+        const grown = new Uint32Array(moved.length * 2);
+        grown.set(moved);
+        moved = grown;
       }
-      if (groups.size === 1 && nodes.length === ms.length) continue;
-      // Take the re-hashed nodes out (swap with the last); what stays is the untouched rest.
-      for (const node of nodes) {
-        const at = pos[node];
-        const last = ms.pop()!;
-        if (last !== node) { ms[at] = last; pos[last] = at; }
+      moved[nMoved++] = node;
+    };
+    for (let i = 0; i < work.length;) {
+      const c = cls[work[i]];
+      let j = i;
+      while (j < work.length && cls[work[j]] === c) j++;
+      const size = cEnd[c] - cStart[c];
+      const n = j - i;
+      if (n === size && sig[work[i]] === sig[work[j - 1]]) {
+        i = j;
+        continue; // every member hashed alike: no split
       }
-      const parts = [...groups.values()];
-      if (ms.length) parts.push(ms);
-      parts.sort((x, y) => y.length - x.length);
-      members[c] = parts[0];
-      if (parts[0] !== ms) for (let i = 0; i < parts[0].length; i++) pos[parts[0][i]] = i;
-      for (let i = 1; i < parts.length; i++) {
-        const id = members.length;
-        members.push(parts[i]);
-        for (let j = 0; j < parts[i].length; j++) {
-          const node = parts[i][j];
-          pos[node] = j;
-          cls[node] = id;
-          moved.push(node);
+      // The touched members to the end of the segment (by swaps), in signature order; the untouched
+      // rest stays at the front as one part.
+      const restEnd = cEnd[c] - n;
+      let w = restEnd;
+      for (let k = i; k < j; k++) {
+        const node = work[k];
+        if (pos[node] >= restEnd) continue;
+        while (seen[perm[w]] === rounds) w++;
+        const other = perm[w];
+        perm[pos[node]] = other;
+        pos[other] = pos[node];
+        perm[w] = node;
+        pos[node] = w;
+        w++;
+      }
+      for (let k = i; k < j; k++) {
+        perm[restEnd + k - i] = work[k];
+        pos[work[k]] = restEnd + k - i;
+      }
+      // The parts: [start, end) ranges of perm; the largest keeps the class id.
+      const parts: number[] = [];
+      if (restEnd > cStart[c]) parts.push(cStart[c], restEnd);
+      for (let k = i; k < j;) {
+        let m = k + 1;
+        while (m < j && sig[work[m]] === sig[work[k]]) m++;
+        parts.push(restEnd + k - i, restEnd + m - i);
+        k = m;
+      }
+      let largest = 0;
+      for (let p = 2; p < parts.length; p += 2) if (parts[p + 1] - parts[p] > parts[largest + 1] - parts[largest]) largest = p;
+      for (let p = 0; p < parts.length; p += 2) {
+        if (p === largest) {
+          cStart[c] = parts[p];
+          cEnd[c] = parts[p + 1];
+          continue;
+        }
+        const id = nClasses++;
+        cStart[id] = parts[p];
+        cEnd[id] = parts[p + 1];
+        for (let q = parts[p]; q < parts[p + 1]; q++) {
+          cls[perm[q]] = id;
+          move(perm[q]);
         }
       }
+      i = j;
     }
-    work = new Map<number, number[]>();
-    for (const node of moved) {
+    // Next round: the referrers of every moved node, in classes that can still split.
+    nTouched = 0;
+    const mark = rounds + 1;
+    if (touched.length < total) touched = new Uint32Array(total);
+    for (let k = 0; k < nMoved; k++) {
+      const node = moved[k];
       for (let p = predStart[node]; p < predStart[node + 1]; p++) {
         const from = preds[p];
-        if (seen[from] === rounds) continue;
-        seen[from] = rounds;
+        if (seen[from] === mark) continue;
+        seen[from] = mark;
         const c = cls[from];
-        if (members[c].length < 2) continue;
-        const list = work.get(c);
-        if (list) list.push(from);
-        else work.set(c, [from]);
+        if (cEnd[c] - cStart[c] < 2) continue;
+        touched[nTouched++] = from;
       }
     }
   }
-  const classes = members.length;
+  return identityOf(cls, nOld, nNew, rounds, nClasses);
+}
 
+/** The result, made outside jointIdentity so its closures keep `cls` alive and not the graphs. */
+function identityOf(cls: Int32Array, nOld: number, nNew: number, rounds: number, classes: number): JointIdentity {
+  const newBase = nOld - 1;
   const oldClass = (id: number): number => (id >= 0 && id < nOld ? cls[id] : NaN);
   const newClass = (id: number): number => {
     if (id === 0) return cls[0];

@@ -13,3 +13,7 @@ export { compareSymvers, parseSymvers } from './symvers.js';
 export type { Symvers, SymversComparison } from './symvers.js';
 export { abiVerdict, summarizeDirection } from './verdict.js';
 export type { AbiModule, AbiVerdict, DirectionSummary } from './verdict.js';
+export { describeChain, typeDifference } from './type-diff.js';
+export type { TypeDifference, TypeSummary } from './type-diff.js';
+export { renderAbiJunit } from './junit.js';
+export type { AbiJunitInput } from './junit.js';

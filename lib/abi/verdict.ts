@@ -20,6 +20,10 @@ export interface AbiModule {
   staysValid: boolean | null;
   reason: string | null;
   error: string | null;
+  /** Whether the module itself loads on that kernel (with or without its BTF); null when unreadable. */
+  loads?: boolean | null;
+  /** The first lines the kernel prints for it (what `check` shows in full). */
+  log?: string[];
 }
 
 export interface DirectionSummary {
