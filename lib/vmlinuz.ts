@@ -525,8 +525,9 @@ class BaseCapture {
     const source = sparseSource(kept, total);
     const missing: Array<[number, number]> = [];
     const need = (start: number, size: number): boolean => {
-      if (size === 0 || start >= total) return true;
-      const end = Math.min(total, start + size);
+      // A range past the end is left to readElf's and sectionData's own checks to name.
+      if (size === 0 || start > total || size > total - start) return true;
+      const end = start + size;
       if (kept.some((c) => c.start <= start && c.start + c.got >= end)) return true;
       missing.push([start, end]);
       return false;
@@ -536,6 +537,9 @@ class BaseCapture {
       return { base: { kind: 'elf', elf: readElf(source), src: source, compression: 'zstd' } };
     }
     const t = this.table;
+    if (t.shnum * t.shentsize > total - t.shoff) {
+      throw new InputError(`section header table (${t.shnum} x ${t.shentsize} bytes at ${t.shoff}) runs past the end of the ${total}-byte decompressed file`);
+    }
     if (!need(t.shoff, t.shnum * t.shentsize)) return { missing };
     const entries = sectionEntries(source.read(t.shoff, t.shnum * t.shentsize), t);
     const names = t.shstrndx < entries.length ? entries[t.shstrndx] : undefined;
@@ -670,9 +674,11 @@ export async function baseFromBzImage(bytes: Uint8Array, options: BaseStreamOpti
     const base = await baseFromCompressed(data, compression, { ...opts, what: `bzImage payload (${compression})`, sizeHint: trailer });
     return { ...base, header };
   }
-  let lastError: unknown;
   let tried = 0;
+  let limited = 0;
+  let limitError: InputError | undefined;
   const start = Math.min(header.setupSize, bytes.length);
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   for (const [compression, magic] of COMPRESSION_MAGICS) {
     for (let at = indexOf(bytes, magic, start); at >= 0; at = indexOf(bytes, magic, at + 1)) {
       tried++;
@@ -680,12 +686,14 @@ export async function baseFromBzImage(bytes: Uint8Array, options: BaseStreamOpti
         const base = await baseFromCompressed(bytes.subarray(at), compression, { ...opts, what: `bzImage payload candidate (${compression} at ${at})` });
         return { ...base, header };
       } catch (e) {
-        if (e instanceof BudgetError) throw new InputError(`bzImage (old boot protocol, no payload fields): ${e.message}, after trying ${tried} payload candidate${tried === 1 ? '' : 's'}`);
+        if (e instanceof BudgetError) throw new InputError(`bzImage (old boot protocol, no payload fields): ${e.message}, after trying ${plural(tried, 'payload candidate')}`);
         if (!(e instanceof InputError)) throw e;
-        lastError = e;
+        if (/limit/.test(e.message)) { limited++; limitError ??= e; }
       }
     }
   }
-  if (lastError instanceof InputError && /limit/.test(lastError.message)) throw lastError;
-  throw new InputError(`bzImage holds no compressed payload that decompresses to an ELF file (${tried} candidate${tried === 1 ? '' : 's'} tried)`);
+  if (limitError) {
+    throw new InputError(`bzImage holds no compressed payload that decompresses to an ELF file within the limits (${plural(tried, 'candidate')} tried, ${limited} refused; the first: ${limitError.message})`);
+  }
+  throw new InputError(`bzImage holds no compressed payload that decompresses to an ELF file (${plural(tried, 'candidate')} tried)`);
 }

@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import { Compression } from './detect.js';
 import { checkOutputSize, DecodeBudget, DecompressLimits, formatSize } from './limits.js';
 import { decompressLz4Frame, lz4LegacyBound, streamLz4Legacy } from './lz4.js';
-import { AsyncXzDecoder, decompressXz, decompressXzAsync, xzInfo, XzDecoder } from './xz.js';
+import { AsyncXzDecoder, decompressXz, decompressXzAsync, unfilterX86, xzFirstChunk, xzInfo, XzDecoder } from './xz.js';
 import { zstdFrames } from './zstd-frames.js';
 
 /**
@@ -94,11 +94,27 @@ export async function decodeStream(input: Uint8Array, compression: Compression, 
       const info = xzInfo(input);
       budget.fits('xz data', 'holds', info.uncompressedSize);
       checkOutputSize('xz', 'holds', info.uncompressedSize, input.length, limits);
-      let out: Uint8Array;
-      if (options.xzAsync) out = await decompressXzAsync(input, options.xzAsync, limits);
-      else if (options.xz) out = decompressXz(input, options.xz, limits);
-      else throw new InputError('xz data, but no xz decoder is available here');
-      sliced(out);
+      if (!options.xzAsync && !options.xz) throw new InputError('xz data, but no xz decoder is available here');
+      // The decoder takes whole streams: first decode only the first chunk and show its first
+      // bytes to the sink, which refuses data that is not what it wants (no ELF, no BTF) at the
+      // cost of 2 MiB instead of the whole stream.
+      let delivered = 0;
+      const peek = xzFirstChunk(input, info);
+      if (peek) {
+        let head: Uint8Array;
+        try {
+          head = options.xzAsync ? await options.xzAsync(peek.stream) : options.xz!(peek.stream);
+        } catch (e) {
+          throw new InputError(`corrupt xz data: ${(e as Error).message}`);
+        }
+        if (head.length !== peek.size) throw new InputError(`corrupt xz data: the first chunk decodes to ${head.length} bytes, its header says ${peek.size}`);
+        if (peek.x86Start !== undefined) unfilterX86(head, peek.x86Start);
+        // BCJ looks up to 4 bytes ahead: the last bytes of the chunk wait for the whole.
+        delivered = Math.max(0, Math.min(head.length - 8, 64 << 10));
+        if (delivered && !counted(head.subarray(0, delivered))) break;
+      }
+      const out = options.xzAsync ? await decompressXzAsync(input, options.xzAsync, limits) : decompressXz(input, options.xz!, limits);
+      sliced(out.subarray(delivered));
       break;
     }
     case 'gzip':

@@ -306,6 +306,34 @@ function verifyCheck(input: Uint8Array, blk: XzBlock, data: Uint8Array): void {
   // None: nothing to verify; SHA-256 and reserved types: BTF's own structure checks still apply.
 }
 
+/**
+ * The first LZMA2 chunk of the first block as a standalone stream (a block's first chunk resets
+ * the dictionary and state, so it decodes alone), with its exact size: a look at the first bytes
+ * (up to 2 MiB) of data that may hold hundreds of MiB, before deciding to decode it all. Undefined
+ * when the block is a single chunk (nothing to save). The BCJ filter, if any, is the caller's.
+ */
+export function xzFirstChunk(input: Uint8Array, info: XzInfo): { stream: Uint8Array; size: number; x86Start?: number } | undefined {
+  const blk = info.blocks[0];
+  if (!blk) return undefined;
+  const at = blk.dataAt;
+  const c = input[at];
+  let end: number, size: number;
+  if (c === 0x01) {
+    size = ((input[at + 1] << 8) | input[at + 2]) + 1;
+    end = at + 3 + size;
+  } else if (c >= 0xe0) {
+    size = ((c & 0x1f) << 16) + ((input[at + 1] << 8) | input[at + 2]) + 1;
+    end = at + 6 + ((input[at + 3] << 8) | input[at + 4]) + 1;
+  } else {
+    return undefined;
+  }
+  if (end >= blk.dataAt + blk.dataSize - 1) return undefined;
+  const data = new Uint8Array(end - at + 1); // the chunk, then the end marker (0x00)
+  data.set(input.subarray(at, end));
+  const stream = plainLzma2Stream(data, [{ ...blk, dataAt: 0, dataSize: data.length, uncompressedSize: size }]);
+  return { stream, size, x86Start: blk.x86Start };
+}
+
 /** Decodes one complete xz stream off the calling thread (e.g. a native thread pool). */
 export type AsyncXzDecoder = (xz: Uint8Array) => Promise<Uint8Array>;
 
