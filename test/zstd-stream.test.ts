@@ -1,0 +1,97 @@
+/**
+ * The streaming zstd decoders cmd/io/zstd.ts injects into lib/compress/stream.ts: zstddec's
+ * WebAssembly build (node 20) and node's own zlib (node >= 22.15, detected at run time; its cases
+ * run where it exists). Same bytes as the pure-JS decoder, checksums verified (a flip is named a
+ * checksum mismatch), corrupt data an InputError, early stops, limits before decoding.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nodeZstdDecoder, zstdStreamDecoder } from '../cmd/io/zstd.js';
+import { decompressAs, loadDecoders } from '../lib/compress/index.js';
+import { DecodeBudget, DEFAULT_LIMITS } from '../lib/compress/limits.js';
+import { decodeStream, ZstdStreamDecoder } from '../lib/compress/stream.js';
+import { InputError } from '../lib/errors.js';
+import { repoRoot } from './helpers/cli.js';
+
+const FIXTURES = path.join(repoRoot, 'test', 'fixtures', 'inputs');
+const ctr = new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'ctr.ko.zst')));
+const ctrStdin = new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'ctr-stdin.ko.zst')));
+
+const flip = (b: Uint8Array, at: number, bit = 1): Uint8Array => {
+  const c = b.slice();
+  c[at < 0 ? c.length + at : at] ^= bit;
+  return c;
+};
+
+async function decode(zstd: ZstdStreamDecoder, input: Uint8Array, stopAfter = Infinity): Promise<{ out: Uint8Array; complete: boolean }> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  const r = await decodeStream(input, 'zstd', { zstd, budget: new DecodeBudget(1 << 30, 20_000), limits: DEFAULT_LIMITS }, (chunk) => {
+    parts.push(chunk.slice());
+    n += chunk.length;
+    return n < stopAfter;
+  });
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return { out, complete: r.complete };
+}
+
+const decoders: Array<[string, () => Promise<ZstdStreamDecoder | undefined>]> = [
+  ['the default (node:zlib where it has zstd, else WebAssembly)', zstdStreamDecoder],
+  ['node:zlib', async () => nodeZstdDecoder()],
+];
+
+describe.each(decoders)('%s', (_name, get) => {
+  it('decodes frames with and without a content size as the pure-JS decoder does', async (ctx) => {
+    const zstd = await get();
+    if (!zstd) return ctx.skip(); // this node has no zstd in zlib
+    await loadDecoders();
+    for (const f of [ctr, ctrStdin]) {
+      const { out, complete } = await decode(zstd, f);
+      expect(complete).toBe(true);
+      expect(Buffer.compare(Buffer.from(out), Buffer.from(decompressAs(f, 'zstd')))).toBe(0);
+    }
+  });
+
+  it('a flipped checksum is a checksum mismatch; damage elsewhere an InputError', async (ctx) => {
+    const zstd = await get();
+    if (!zstd) return ctx.skip();
+    await expect(decode(zstd, flip(ctr, -1))).rejects.toThrow(/^corrupt zstd data: checksum mismatch \(XXH64 0x[0-9a-f]{8} stored, the content's differs\)$/);
+    await expect(decode(zstd, flip(ctrStdin, -3, 0x80))).rejects.toThrow(/checksum mismatch/);
+    for (const at of [200, 1000, 3000]) {
+      try {
+        await decode(zstd, flip(ctr, at, 0x10));
+        throw new Error(`a flip at ${at} decoded`);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputError);
+        expect((e as Error).message).toMatch(/^corrupt zstd data: /);
+      }
+    }
+  });
+
+  it('stops when the sink has enough', async (ctx) => {
+    const zstd = await get();
+    if (!zstd) return ctx.skip();
+    const { out, complete } = await decode(zstd, ctr, 1);
+    expect(complete).toBe(false);
+    expect(out.length).toBeGreaterThan(0);
+    expect(out.length).toBeLessThan(15745 + 1);
+  });
+
+  it('a limit is checked from the block headers before the decoder runs', async (ctx) => {
+    const zstd = await get();
+    if (!zstd) return ctx.skip();
+    let called = false;
+    const spy: ZstdStreamDecoder = { name: 'spy', decode: (p, s) => { called = true; return zstd.decode(p, s); } };
+    await expect(decodeStream(ctr, 'zstd', { zstd: spy, budget: new DecodeBudget(1000, 20_000), limits: DEFAULT_LIMITS }, () => true))
+      .rejects.toThrow(/^zstd data declares 15\.4 KiB, over the 1000 bytes limit on decompressed size$/);
+    expect(called).toBe(false);
+  });
+});
+
+it('node:zlib is used exactly where this node has zstd', async () => {
+  const has = typeof (await import('node:zlib') as unknown as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
+  expect((await zstdStreamDecoder()).name).toBe(has ? 'node:zlib' : 'zstddec (WebAssembly)');
+});
