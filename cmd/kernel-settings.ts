@@ -49,6 +49,8 @@ export interface BaseForSettings {
   release?: string;
   version?: string;
   raw?: Uint8Array;
+  /** false: do not look for a .config beside `file` (explain without a base: `file` is the log). */
+  configSearch?: boolean;
 }
 
 export interface ResolvedKernel {
@@ -108,7 +110,7 @@ export function resolveKernelSettings(args: KernelArgs, base: BaseForSettings): 
   if (args.config) {
     configFile = args.config;
     config = readKernelConfig(args.config, `--config ${args.config}`);
-  } else {
+  } else if (base.configSearch !== false) {
     for (const candidate of configCandidates(base.file, release)) {
       try {
         if (!fs.statSync(candidate).isFile()) continue;

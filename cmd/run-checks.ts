@@ -121,7 +121,7 @@ const CANDIDATE_FILE = /^(vmlinux|vmlinuz)|\.btf(\.(xz|zst|gz))?$/;
  * Candidate bases: files as given, directories searched (recursively) for base-looking files. An
  * unreadable entry inside a directory is one line (and exit 2); the other candidates still count.
  */
-function expandCandidatePaths(paths: string[]): { files: string[]; errors: number } {
+export function expandCandidatePaths(paths: string[]): { files: string[]; errors: number } {
   const files: string[] = [];
   let errors = 0;
   for (const p of paths) {
