@@ -17,7 +17,7 @@ import { xz } from '@napi-rs/lzma';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseLimitsFromEnv, loadBase } from '../cmd/io/load.js';
 import { DecodeBudget } from '../lib/compress/limits.js';
-import { baseFromBzImage } from '../lib/vmlinuz.js';
+import { baseFromBzImage } from '../lib/vmlinuz-stream.js';
 import { smallBase } from './helpers/btf-builder.js';
 import { cliPath, repoRoot } from './helpers/cli.js';
 import { buildElf, ET_EXEC, latin1Bytes } from './helpers/elf-builder.js';

@@ -15,10 +15,10 @@ import { InputError } from '../../lib/errors.js';
 import { readStoredChecksum, StoredChecksum } from '../../lib/checksum/index.js';
 import { nameFromPath, readModule } from '../../lib/module.js';
 import { ByteSource, memorySource } from '../../lib/source.js';
-import { baseFromBzImage, baseFromCompressed, BaseStreamOptions, isBzImage, KernelRelease, parseBanner, releaseFromVmlinux, StreamedBase } from '../../lib/vmlinuz.js';
+import { isBzImage, KernelRelease, parseBanner, releaseFromVmlinux } from '../../lib/vmlinuz.js';
+import type { BaseStreamOptions, StreamedBase } from '../../lib/vmlinuz-stream.js';
 import { FileSource, openFileSource, readWholeFile } from './files.js';
 import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
-import { lazyZstdDecoder } from './zstd.js';
 
 const ET_REL = 1;
 /** Reads up to this size (format detection, tables) are never refused by a small limit. */
@@ -162,6 +162,10 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf));
     }
     if (isBtf(start)) return finishBase(path, readWholeFile(path, lim.maxBtf), 'raw');
+    // Compressed: the streaming code and the zstd decoder load only now (a raw or ELF base, the
+    // common case for a one-module check, does not pay for them).
+    const { baseFromBzImage, baseFromCompressed } = await import('../../lib/vmlinuz-stream.js');
+    const { lazyZstdDecoder } = await import('./zstd.js');
     const stream: BaseStreamOptions = {
       budget: new DecodeBudget(lim.maxPayload, lim.maxTimeMs),
       limits: lim,
