@@ -9,6 +9,15 @@ import { renderOutput, OutputFormat, OUTPUT_FORMATS } from '../output.js';
 import { resolveKernelSettings } from '../kernel-settings.js';
 import { loadBaseOrExit, runChecks } from '../run-checks.js';
 
+/**
+ * When `check` exits 1, by consequence (the same words as the hooks' BTFCHECK_FAIL_ON):
+ * `unloadable` a module the kernel would refuse to load (BTF rejected without
+ * CONFIG_MODULE_ALLOW_BTF_MISMATCH, or before 5.18), `rejected` any BTF rejection, `mismatch` also
+ * BTF accepted but built against another base, `never` no verdict fails (errors still exit 2).
+ */
+export const FAIL_ON = ['unloadable', 'rejected', 'mismatch', 'never'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
 export interface CheckArgs {
   base: string;
   modules: string[];
@@ -21,7 +30,7 @@ export interface CheckArgs {
   manifest?: string;
   problemsOnly: boolean;
   diagnose: boolean;
-  failOn: 'rejected' | 'mismatch';
+  failOn: FailOn;
   jobs?: number;
   maxFindings?: number;
 }
@@ -41,7 +50,7 @@ export const CHECK_OPTIONS = {
   manifest: { type: 'string', describe: 'JSON manifest of stored base checksums (from btfcheck stamp --manifest)' },
   'problems-only': { type: 'boolean', default: false, describe: 'text: list only modules with a problem (accepted ones are counted in the summary)' },
   diagnose: { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' },
-  'fail-on': { type: 'string', choices: ['rejected', 'mismatch'], default: 'mismatch', describe: 'exit 1 on kernel rejections only, or also on silent mismatches' },
+  'fail-on': { type: 'string', choices: FAIL_ON, default: 'mismatch', describe: 'when to exit 1: unloadable (a module the kernel would refuse to load), rejected (any BTF rejection, also one the module loads without), mismatch (also BTF accepted but built against another base), never' },
   jobs: { alias: 'j', type: 'number', describe: 'threads for large module sets (default: one per CPU on more than two CPUs, else 1)' },
   'max-findings': { type: 'number', default: 5, describe: 'findings listed per rule and module before one "and N more" line' },
 } as const;
@@ -60,7 +69,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .example('$0 check -b usr/lib/modules/7.2.13+deb14-cloud-amd64/vmlinuz updates/foo.ko.xz', 'a Debian 7.x kernel: version and config read from its tree')
       .example('$0 check -b /sys/kernel/btf/vmlinux --kernel 5.15.0-91-generic --rule dots-in-names=on m.ko', 'a distro kernel with a backported change')
       .epilogue('The kernel version decides which checks run and what they print (5.11 first validated module BTF; `btfcheck kernels` lists every change). ' +
-        'The report says which rules were applied and every assumption made. Exit status: 0 all accepted (or not validated by that kernel), 1 a module rejected (or, with --fail-on mismatch, silently mismatched), 2 unreadable input or usage error.') as unknown as Argv<CheckArgs>,
+        'The report says which rules were applied and every assumption made. Exit status: 0 nothing --fail-on names, 1 a module as --fail-on says (default mismatch: a module rejected or silently mismatched; unloadable: only one the kernel would refuse to load; rejected: any BTF rejection; never: none), 2 unreadable input or usage error.') as unknown as Argv<CheckArgs>,
   handler: async (args: ArgumentsCamelCase<CheckArgs>) => {
     process.exitCode = await runCheck(args);
   },
@@ -86,6 +95,11 @@ export async function runCheck(args: CheckArgs): Promise<number> {
   await writeOut(renderOutput(report, args.format, { problemsOnly: args.problemsOnly }));
   const s = report.summary;
   if (s.errors > 0 || candidateErrors > 0) return EXIT_ERROR;
-  if (s.rejected > 0 || (args.failOn === 'mismatch' && s.mismatch > 0)) return EXIT_FAIL;
+  const fails = (m: CheckReport['modules'][number]): boolean =>
+    args.failOn === 'unloadable' ? m.status === 'rejected' && m.kernel?.loads === false
+      : args.failOn === 'rejected' ? m.status === 'rejected'
+        : args.failOn === 'mismatch' ? m.status === 'rejected' || m.status === 'mismatch'
+          : false;
+  if (report.modules.some(fails)) return EXIT_FAIL;
   return EXIT_OK;
 }
