@@ -12,6 +12,7 @@ import { errorMessage, log, printError, UsageError } from './common.js';
 import fs from 'node:fs';
 import { fsPath, loadBase, loadModule, LoadedBase, LoadedModule, readTextFile, walkModulePaths } from './io/index.js';
 import { Progress } from './progress.js';
+import { archiveKindOf, checkArchiveModules, loadBaseFromArchives } from './io/archives.js';
 
 /**
  * Threads to check with by default. On two cores a worker thread does not pay for itself: V8's own
@@ -31,7 +32,8 @@ const BATCH = 16;
 
 export async function loadBaseOrExit(path: string): Promise<LoadedBase | undefined> {
   try {
-    return await loadBase(path);
+    // A package (.deb, .rpm) holding a kernel image or a headers package's vmlinux: that base.
+    return await (archiveKindOf(path) ? loadBaseFromArchives([path]) : loadBase(path));
   } catch (e) {
     printError(path, errorMessage(e));
     return undefined;
@@ -73,7 +75,13 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
   // an error in its place, and the rest of its tree is still checked.
   const files: string[] = [];
   const unlisted = new Map<number, ModuleResult>();
+  // Packages and initramfs images: their modules, checked on this thread as they are read, in their place.
+  const archives: Array<[number, string]> = [];
   for (const p of paths) {
+    if (archiveKindOf(p)) {
+      archives.push([files.length + unlisted.size, p]);
+      continue;
+    }
     for (const entry of walkModulePaths([p])) {
       if (entry.error !== undefined) unlisted.set(files.length + unlisted.size, errorResult(entry.file, entry.error));
       else files.push(entry.file);
@@ -99,9 +107,14 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
     checked = await checkShared(files, ctx, state, jobs - 1, progress);
   }
   progress.done();
+  const fromArchives = new Map<number, ModuleResult[]>();
+  for (const [at, p] of archives) {
+    const rs = await checkArchiveModules(p, (f, loaded) => checkLoaded(f, loaded, state), (f, message) => errorResult(f, message));
+    fromArchives.set(at, [...(fromArchives.get(at) ?? []), ...rs]);
+  }
   // One boot: the once-per-boot line belongs to the first rejected module only.
   let seenOnce = false;
-  for (const r of checked) {
+  for (const r of [...checked, ...[...fromArchives.values()].flat()]) {
     if (!r.kernel) continue;
     if (r.kernel.log.includes(ONCE_PER_BOOT)) {
       if (seenOnce) r.kernel.log = r.kernel.log.filter((l) => l !== ONCE_PER_BOOT);
@@ -109,7 +122,10 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
     }
   }
   const results: ModuleResult[] = [];
-  for (let i = 0, next = 0; i < checked.length + unlisted.size; i++) results.push(unlisted.get(i) ?? checked[next++]);
+  for (let i = 0, next = 0; i <= checked.length + unlisted.size; i++) {
+    results.push(...(fromArchives.get(i) ?? []));
+    if (i < checked.length + unlisted.size) results.push(unlisted.get(i) ?? checked[next++]);
+  }
   for (const r of results) if (r.status === 'error') printError(r.file, r.error ?? 'error');
   return { results: { results, summary: summarize(results) }, candidateErrors };
 }

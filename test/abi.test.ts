@@ -412,3 +412,46 @@ describe('btfcheck abi on Debian 7.x roots (samples/ 7.2.12+deb13, 7.2.13+deb14)
     expect(r.stderr).toContain('linux-binary-<release>');
   });
 });
+
+describe('btfcheck abi for CI: JUnit, the first divergent type, assumed kernels (samples/)', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-abi-ci-'));
+  const R12 = '7.2.12+deb13-cloud-amd64';
+  const R13 = '7.2.13+deb14-cloud-amd64';
+  const schema = fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'junit.xsd'), 'utf8');
+
+  it('--format junit: the base diff and a testcase per module and direction, valid against the JUnit schema', async () => {
+    const r = runCli(['abi', '--old', sample(R12), '--new', sample(R13), '--format', 'junit']);
+    expect(r.status).toBe(1);
+    const { validateXML } = await import('xmllint-wasm');
+    const res = await validateXML({ xml: [{ fileName: 'abi.xml', contents: r.stdout }], schema: [{ fileName: 'junit.xsd', contents: schema }] });
+    expect(res.errors).toEqual([]);
+    const json = JSON.parse(runCli(['abi', '--old', sample(R12), '--new', sample(R13), '--format', 'json']).stdout);
+    const cases = r.stdout.match(/<testcase /g) ?? [];
+    expect(cases).toHaveLength(1 + json.newOnOld.modules + json.oldOnNew.modules);
+    expect(r.stdout).toContain('classname="btfcheck.abi.newOnOld"');
+    expect(r.stdout).toMatch(/<failure message="kernel 7\.2\.12 rejects its BTF: errno -22; the module does not load" type="rejected">BPF: /);
+    expect(r.stdout).toContain('differs: refers to type');
+  });
+
+  it('the first divergent type says what differs, not only two kinds', () => {
+    const r = runCli(['abi', '--old', sample('6.1.0-47-cloud-amd64', 'vmlinux.btf.xz'), '--new', sample('6.1.0-56-cloud-amd64', 'vmlinux.btf.xz'), '--kernel', '6.1', '--format', 'json']);
+    const d = JSON.parse(r.stdout).baseDiff;
+    expect(d.firstTypeDetail).toMatchObject({ old: { kind: 'TYPEDEF', name: 's16' }, new: { kind: 'CONST', chain: "CONST -> TYPEDEF 'u8'" }, differs: 'kind TYPEDEF -> CONST' });
+    const text = runCli(['abi', '--old', sample(R12), '--new', sample(R13)]).stdout;
+    expect(text).toMatch(/type \[1\]: old CONST -> INT 'long unsigned int' \(8 bytes\)\n\s+new CONST -> INT 'long unsigned int' \(8 bytes\)\n\s+differs: refers to type \[\d+\] -> \[\d+\]/);
+  });
+
+  it('a raw BTF without a release takes the other side\'s kernel and says so; a side without a config says what it assumed', () => {
+    const lone = path.join(tmp, 'lone.btf.xz');
+    fs.copyFileSync(sample(R12, 'vmlinux.btf.xz'), lone);
+    const r = runCli(['abi', '--old', lone, '--new', sample(R13), '--format', 'json']);
+    expect(r.stderr).toBe('');
+    const j = JSON.parse(r.stdout);
+    expect(j.old.kernel.version).toBe('7.2.13');
+    expect(j.old.kernel.notes).toContain(`${lone} is raw BTF and tells no release: assumed the new build's kernel, ${R13} (--kernel to say otherwise)`);
+    expect(j.old.kernel.notes).toContain('old build: no kernel .config beside its base: CONFIG_MODULE_ALLOW_BTF_MISMATCH assumed n (--config or --allow-btf-mismatch to say otherwise)');
+    const both = runCli(['abi', '--old', lone, '--new', lone]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/pass --kernel/);
+  });
+});

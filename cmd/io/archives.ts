@@ -572,6 +572,8 @@ export interface ArchiveModule {
  * (counted in `skipped`).
  */
 export async function* archiveModules(archive: Archive, opts: { release?: string | null; skipped?: { count: number } } = {}): AsyncGenerator<ArchiveModule> {
+  // A package that lists its files and holds no module is not decoded at all.
+  if (archive.files && !archive.files.some((f) => classifyPath(f)?.role === 'module')) return;
   const want: Want = (p) => {
     const c = classifyPath(p);
     if (c?.role !== 'module') return false;
@@ -600,4 +602,30 @@ export function packagesInDirectory(dir: string): string[] {
     return [];
   }
   return names.filter((n) => PACKAGE_FILE.test(n)).sort().map((n) => nodePath.join(dir, n));
+}
+
+/**
+ * `check` on a package or image: each module inside checked by `check` (run-checks' checkLoaded)
+ * as it is read, with a window of loads in flight; results in archive order. An archive that cannot
+ * be read is one error result naming it.
+ */
+export async function checkArchiveModules<R>(path: string, check: (file: string, loaded: Promise<LoadedModule>) => Promise<R>, onError: (file: string, message: string) => R): Promise<R[]> {
+  const out: R[] = [];
+  let archive: Archive | undefined;
+  try {
+    archive = await openArchiveChecked(path);
+    const window: ArchiveModule[] = [];
+    for await (const m of archiveModules(archive)) {
+      window.push(m);
+      if (window.length >= 16) { const w = window.shift()!; out.push(await check(w.file, w.loaded)); }
+    }
+    for (const w of window) out.push(await check(w.file, w.loaded));
+    if (!out.length) out.push(onError(path, `no kernel modules (*.ko, *.ko.xz, *.ko.zst, *.ko.gz) in this ${archive.kind === 'initramfs' ? 'image' : 'package'}`));
+  } catch (e) {
+    const message = e instanceof InputError ? e.message : String((e as Error)?.message ?? e);
+    out.push(onError(path, message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message));
+  } finally {
+    archive?.close();
+  }
+  return out;
 }
