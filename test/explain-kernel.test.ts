@@ -56,6 +56,7 @@ describe('the kernel\'s own BTF failing: one vmlinux entry, every module under i
     expect(block.meaning).toMatch(/^the kernel's own BTF \(vmlinux\) is invalid: every module will fail\./);
     expect(block.meaning).toMatch(/every one of the 26 module failures after it has no lines of its own/);
     expect(block.fix).toMatch(/^rebuild the kernel \(vmlinux\) with a pahole and compiler that produce valid BTF/);
+    expect(block.meaning).toMatch(/What failed: STRUCT \[62397\] 'closure-0': .*Rust .*build the kernel's BTF without them/);
     expect(modules).toHaveLength(10);
     for (const m of modules) expect(m).toMatchObject({ subject: 'module', cause: 'vmlinux-btf', underVmlinux: true, kind: 'none' });
     expect(modules.reduce((n, m) => n + m.count, 0)).toBe(27);

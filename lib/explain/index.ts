@@ -422,7 +422,7 @@ export class LogExplainer {
       out.loaded = null;
       out.loadedWhy = 'the kernel itself: it keeps running without usable BTF, and every module\'s BTF fails';
       const what = interp.likelyCause === 'toolchain-newer' || interp.likelyCause === 'non-c-names'
-        ? interp.meaning
+        ? interp.meaning.replace("build the module's BTF without them", "build the kernel's BTF without them")
         : `${interp.check ? `${interp.check}: ` : ''}${interp.message ? `'${interp.message}'` : 'a check failed'}${interp.typeId !== null ? ` on type [${interp.typeId}]${interp.typeKind ? ` ${interp.typeKind}` : ''}${interp.typeName ? ` '${interp.typeName}'` : ''}` : interp.member ? ` on ${interp.member.name ? `member '${interp.member.name}'` : 'an entry'} (type_id=${interp.member.typeId})` : ''} — BTF as pahole or the compiler wrote it for vmlinux, which this kernel's checks reject`;
       out.meaning = `the kernel's own BTF (vmlinux) is invalid: every module will fail. The kernel checks it once, at boot or at the first module load, and prints these lines; from then on each module's BTF is checked on top of it and fails with a bare 'failed to validate module [x] BTF: -22' and no lines of its own. Why these lines are vmlinux's: ${it.vmlinux.evidence.join('; ')}. What failed: ${what}`;
       out.likelyCause = 'vmlinux-btf';
