@@ -61,10 +61,11 @@ function listModules(dir, re) {
 /** One timed run under GNU time: wall seconds and max RSS in MiB. */
 function timed(argv) {
   const out = path.join(os.tmpdir(), `btfcheck-bench-${process.pid}.time`);
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
-  const [wall, rssKb] = fs.readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', out, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const [wall, rssKb, user, sys] = fs.readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
   fs.rmSync(out, { force: true });
-  return { wall, rssMiB: rssKb / 1024, status: r.status };
+  // CPU seconds (all threads): what a busy machine distorts least.
+  return { wall, cpu: user + sys, rssMiB: rssKb / 1024, status: r.status };
 }
 
 const median = (xs) => {
@@ -75,20 +76,22 @@ const median = (xs) => {
 function pair(label, a, b, target) {
   timed(a.argv);
   timed(b.argv);
-  const ra = [], rb = [], ratios = [];
+  const ra = [], rb = [], ratios = [], cpuRatios = [];
   for (let i = 0; i < runs; i++) {
     const x = timed(a.argv);
     const y = timed(b.argv);
     ra.push(x);
     rb.push(y);
     ratios.push(x.wall / y.wall);
+    cpuRatios.push(x.cpu / Math.max(0.001, y.cpu));
   }
   const ratio = median(ratios);
   const mem = Math.max(...ra.map((r) => r.rssMiB));
-  const line = (name, rs) => `  ${name.padEnd(40)} median ${median(rs.map((r) => r.wall)).toFixed(3)} s   peak RSS ${Math.max(...rs.map((r) => r.rssMiB)).toFixed(0)} MiB   exit ${rs[0].status}`;
+  const line = (name, rs) => `  ${name.padEnd(40)} median ${median(rs.map((r) => r.wall)).toFixed(3)} s (CPU ${median(rs.map((r) => r.cpu)).toFixed(3)} s)   peak RSS ${Math.max(...rs.map((r) => r.rssMiB)).toFixed(0)} MiB   exit ${rs[0].status}`;
   console.log(`\n(${label})`);
   console.log(line(a.name, ra));
   console.log(line(b.name, rb));
+  console.log(`  load average: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; CPU-time ratio: median ${median(cpuRatios).toFixed(3)}`);
   const verdict = target.check(ratio, mem);
   console.log(`  ratio ${a.name} / ${b.name}: median ${ratio.toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}) — target ${target.text}: ${verdict}`);
   if (verdict !== 'met' && target.why) console.log(`  why: ${target.why}`);

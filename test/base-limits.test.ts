@@ -67,6 +67,8 @@ function expectRefused(file: string, env: Record<string, string> = {}, args = ['
   expect(r.status, lines[0]).toBe(2);
   expect(r.ms, lines[0]).toBeLessThan(MAX_MS);
   if (HAS_GNU_TIME) expect(r.rssKb!, lines[0]).toBeLessThanOrEqual(MAX_RSS_KB);
+  // BASE_LIMITS_REPORT=1 prints each run's time and peak RSS (the README's figures).
+  if (process.env.BASE_LIMITS_REPORT) console.log(`${(r.ms / 1000).toFixed(2)} s ${r.rssKb === null ? '?' : (r.rssKb / 1024).toFixed(0)} MiB ${path.basename(file)}: ${lines[0].slice(0, 120)}`);
   return lines[0].slice(`btfcheck: ${file}: `.length);
 }
 
