@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import nodePath from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import {
@@ -20,7 +22,7 @@ import { toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, printError, UsageError, writeOut } from '../common.js';
 import { loadBase, LoadedBase, LoadedModule, loadModule, nodeXzDecoder, readWholeFile, TEXT_INPUT_MAX, walkModulePaths } from '../io/index.js';
 import {
-  Archive, archiveKindOf, archiveModules, KernelFiles, makeScratch, openArchive, openArchiveChecked, packagesInDirectory, readKernelFiles,
+  Archive, archiveKindOf, archiveModules, KernelFiles, loadBasesIsolated, makeScratch, openArchive, openArchiveChecked, packagesInDirectory, readKernelFiles,
   writeUnder,
 } from '../io/archives.js';
 import { maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
@@ -494,6 +496,7 @@ async function direction(side: Side, own: LoadedBase, other: LoadedBase, cmp: Ba
       }
     }
     modules.push(m);
+    if (modules.length % GC_EVERY === 0) collectGarbage();
   };
 
   if (jobs > 1 && side.modulePaths.length) {
@@ -540,6 +543,29 @@ async function* archiveItems(side: Side): AsyncGenerator<Item> {
   yield* sideModules({ ...side, modulePaths: [] });
 }
 
+/** Modules checked between full collections (see collectGarbage). */
+const GC_EVERY = 128;
+
+let gcFn: (() => void) | null | undefined;
+/**
+ * A full collection, between the phases (bases loaded, bases compared, one direction done) and every
+ * GC_EVERY modules. Each phase leaves garbage (the comparison's work arrays, decoded modules, kernel
+ * verdicts) that V8 would rather grow the heap over than collect, and memory a process has grown to
+ * is rarely given back: on the 7.2 pair the peak was ~290 MiB without, ~245 MiB with (live data
+ * stays under 60 MiB). A collection of that small heap takes a few milliseconds.
+ */
+function collectGarbage(): void {
+  if (gcFn === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      gcFn = vm.runInNewContext('gc') as () => void;
+    } catch {
+      gcFn = null;
+    }
+  }
+  gcFn?.();
+}
+
 export async function runAbi(args: AbiArgs): Promise<number> {
   await loadDecoders(); // reading modules and symvers below is synchronous
   const scratch = makeScratch();
@@ -565,18 +591,21 @@ async function abi(args: AbiArgs, scratch: string, opened: Archive[]): Promise<n
   const symvers = oldSide.symvers && newSide.symvers
     ? compareSymvers(readSymvers(oldSide.symvers, names.show(oldSide.symvers)), readSymvers(newSide.symvers, names.show(newSide.symvers)))
     : null;
-  const loadSide = async (side: Side): Promise<LoadedBase | undefined> => {
-    try {
-      const b = await loadBase(side.basePath);
-      return { ...b, file: names.show(b.file) };
-    } catch (e) {
-      printError(names.show(side.basePath), errorMessage(e));
-      return undefined;
+  collectGarbage(); // what reading the packages' kernel files left
+  // Both bases on a worker thread that ends before the comparison: what decoding a vmlinuz leaves
+  // behind goes with it (cmd/io/archives.ts, loadBasesIsolated).
+  const loaded = await loadBasesIsolated([oldSide.basePath, newSide.basePath]);
+  const bases: LoadedBase[] = [];
+  for (const [i, side] of [oldSide, newSide].entries()) {
+    const b = loaded[i];
+    if (b instanceof Error) {
+      printError(names.show(side.basePath), errorMessage(b));
+      return EXIT_ERROR;
     }
-  };
-  const oldBase = await loadSide(oldSide);
-  const newBase = oldBase && await loadSide(newSide);
-  if (!oldBase || !newBase) return EXIT_ERROR;
+    bases.push({ ...b, file: names.show(b.file) });
+  }
+  const [oldBase, newBase] = bases;
+  collectGarbage();
   // Each direction replays the kernel the modules would be loaded into.
   const settingsFor = (side: Side, base: LoadedBase, other: { side: Side; base: LoadedBase }) => {
     const kernelArgs = { kernel: args.kernel, config: args.config ?? side.config, allowBtfMismatch: args.allowBtfMismatch };
@@ -609,9 +638,11 @@ async function abi(args: AbiArgs, scratch: string, opened: Archive[]): Promise<n
   const newKernel: KernelSettings = newResolved.settings;
 
   const cmp = compareBases(oldBase.btf, newBase.btf);
+  collectGarbage();
   const jobs = Math.max(1, args.jobs ?? defaultJobs());
   const hasModules = (s: Side): boolean => s.modulePaths.length > 0 || s.archives.length > 0;
   const newOnOld = hasModules(newSide) ? await direction(newSide, newBase, oldBase, cmp, oldKernel, jobs) : null;
+  collectGarbage();
   const oldOnNew = hasModules(oldSide) ? await direction(oldSide, oldBase, newBase, cmp, newKernel, jobs) : null;
   for (const [side, resolved] of [[oldSide, oldResolved], [newSide, newResolved]] as const) {
     if (side.skipped.count) resolved.report.notes.push(`${side.skipped.count} modules of other releases' trees in the ${side.label} packages were not read (this build is ${side.archiveRelease})`);

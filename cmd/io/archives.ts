@@ -180,9 +180,9 @@ async function* xzChunks(src: ArchiveSource, start: number, end: number): AsyncG
   let next: Promise<Uint8Array> | undefined = blocks.length ? decode(0) : undefined;
   for (let i = 0; i < blocks.length; i++) {
     const cur = next!;
+    const data = await cur;
     next = i + 1 < blocks.length ? decode(i + 1) : undefined;
     next?.catch(() => undefined);
-    const data = await cur;
     total += data.length;
     if (total > MEMBER_MAX_OUTPUT) throw new InputError(`xz data decodes to over ${formatSize(MEMBER_MAX_OUTPUT)}`);
     yield data;
@@ -629,3 +629,76 @@ export async function checkArchiveModules<R>(path: string, check: (file: string,
   }
   return out;
 }
+
+// ---- bases loaded on a worker thread ----
+
+interface IsolatedBase {
+  file: string;
+  raw: Uint8Array;
+  sha256: string;
+  release?: string;
+  version?: string;
+  format: LoadedBase['format'];
+}
+
+/**
+ * Loads bases on a short-lived worker thread and hands back only their BTF. Decoding a vmlinuz
+ * leaves memory behind that the process cannot give back while it runs (the WebAssembly zstd
+ * decoder's heap only grows; the decoded image's pages); on a worker, all of it goes when the
+ * thread ends, before `abi` compares the bases and checks two trees. Only from the built bundle
+ * (a worker runs JavaScript); elsewhere, and if the worker cannot start, in this thread.
+ */
+export async function loadBasesIsolated(paths: string[]): Promise<Array<LoadedBase | Error>> {
+  const self = import.meta.url;
+  if (!self.endsWith('.js') || process.env.BTFCHECK_NO_BASE_WORKER) return loadBasesHere(paths);
+  const { Worker } = await import('node:worker_threads');
+  let worker;
+  try {
+    worker = new Worker(new URL(self), { workerData: { btfcheckLoadBases: paths } });
+  } catch {
+    return loadBasesHere(paths);
+  }
+  const got = await new Promise<Array<IsolatedBase | { error: string }>>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`base loader thread exited with ${code}`)));
+  }).finally(() => worker.terminate());
+  const { Btf } = await import('../../lib/btf/btf.js');
+  return got.map((b) => ('error' in b ? new InputError(b.error) : { ...b, btf: Btf.parseBase(b.raw) }));
+}
+
+async function loadBasesHere(paths: string[]): Promise<Array<LoadedBase | Error>> {
+  const out: Array<LoadedBase | Error> = [];
+  for (const p of paths) {
+    try {
+      out.push(await loadBase(p));
+    } catch (e) {
+      out.push(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+  return out;
+}
+
+/** The worker's side: load each base, send back its raw BTF (transferred, not copied) or its error. */
+async function serveBaseLoads(): Promise<void> {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const paths = (workerData as { btfcheckLoadBases: string[] }).btfcheckLoadBases;
+  const out: Array<IsolatedBase | { error: string }> = [];
+  const transfer: ArrayBuffer[] = [];
+  for (const p of paths) {
+    try {
+      const b = await loadBase(p);
+      const raw = b.raw.slice();
+      transfer.push(raw.buffer as ArrayBuffer);
+      out.push({ file: b.file, raw, sha256: b.sha256, release: b.release, version: b.version, format: b.format });
+    } catch (e) {
+      out.push({ error: e instanceof InputError ? e.message : `internal error: ${(e as Error)?.message ?? e}` });
+    }
+  }
+  parentPort!.postMessage(out, transfer);
+}
+
+void (async () => {
+  const { isMainThread, workerData } = await import('node:worker_threads');
+  if (!isMainThread && (workerData as { btfcheckLoadBases?: unknown } | null)?.btfcheckLoadBases) await serveBaseLoads();
+})();

@@ -210,3 +210,96 @@ describe('btfcheck abi on the unpacked Debian 7.x packages', () => {
     expect(text.stdout.trimEnd().split('\n').pop()).toBe(j.verdict);
   });
 });
+
+/**
+ * Issue 10: `abi` on the packages themselves (read in place, no dpkg), on initramfs images and RPMs
+ * built here from real modules, JUnit for CI, and peak memory on the 7.2 pair.
+ */
+describe('btfcheck abi on the Debian packages, images and RPMs (issue 10)', () => {
+  /** The .deb files: ../shared/debs beside the checkout (CI), or BTF_DEBS, else the fetch cache. */
+  const debsDir = [process.env.BTF_DEBS, path.join(repoRoot, '..', 'shared', 'debs'), path.join(root, 'debs')]
+    .find((d): d is string => !!d && fs.existsSync(d) && fs.readdirSync(d).some((n) => n.startsWith('linux-image-6.1.0-47')))
+    ?? path.join(root, 'debs');
+  const debs = (prefix: string): string[] => {
+    const found = fs.readdirSync(debsDir).filter((n) => n.startsWith(prefix) && n.endsWith('.deb')).sort().map((n) => path.join(debsDir, n));
+    if (!found.length) throw new Error(`no ${prefix}*.deb in ${debsDir}: run scripts/fetch-kernels.sh or set BTF_DEBS`);
+    return found;
+  };
+  const abiJson = (args: string[]) => {
+    const r = spawnSync(process.execPath, [cliPath, 'abi', ...args, '--format', 'json'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 900_000 });
+    return { status: r.status, stderr: r.stderr, j: JSON.parse(r.stdout) };
+  };
+  /** What must agree between packages and trees: verdict, counts, and every module's outcome. */
+  const outcome = (j: { verdict: string; newOnOld: unknown; oldOnNew: unknown; modules: Record<string, Array<Record<string, unknown>>> }) => ({
+    verdict: j.verdict, newOnOld: j.newOnOld, oldOnNew: j.oldOnNew,
+    modules: Object.fromEntries(Object.entries(j.modules).map(([k, ms]) => [k, ms.map((m) => [m.module, m.status, m.kernelAccepted, m.errno, m.staysValid, m.loads, m.reason].join(' ')).sort()])),
+  });
+
+  it.each([
+    ['6.1.0-47-cloud-amd64', '6.1.0-56-cloud-amd64'],
+    ['6.12.115+deb12-cloud-amd64', '6.12.117+deb12-cloud-amd64'],
+  ])('linux-image .debs %s -> %s: the same verdicts and counts as the unpacked trees', (a, b) => {
+    const pk = abiJson(['--old', ...debs(`linux-image-${a}-unsigned_`), '--new', ...debs(`linux-image-${b}-unsigned_`)]);
+    const tree = abiJson(['--old', path.join(root, a), '--new', path.join(root, b)]);
+    expect(pk.status).toBe(1);
+    expect(pk.status).toBe(tree.status);
+    expect(outcome(pk.j)).toEqual(outcome(tree.j));
+    expect(pk.j.old.base).toMatch(new RegExp(`linux-image-.*\\.deb!boot/vmlinuz-${a.replace(/[.+]/g, '\\$&')}$`));
+  });
+
+  it('the 7.2.12 and 7.2.13 linux-binary/-modules/-base trios as package files: the same verdicts and counts as the unpacked trees', () => {
+    const trio = (abi: string) => ['linux-binary', 'linux-modules', 'linux-base'].flatMap((p) => debs(`${p}-${abi}_`));
+    const pk = abiJson(['--old', ...trio('7.2.12+deb13-cloud-amd64'), '--new', ...trio('7.2.13+deb14-cloud-amd64')]);
+    const tree = abiJson(['--old', path.join(root, '7.2.12+deb13-cloud-amd64'), '--new', path.join(root, '7.2.13+deb14-cloud-amd64')]);
+    expect(outcome(pk.j)).toEqual(outcome(tree.j));
+    expect(pk.j.newOnOld).toMatchObject({ modules: 1018, rejected: 1018 });
+    expect(pk.j.old.kernel.config).toMatch(/linux-base-7\.2\.12.*\.deb!usr\/lib\/modules\/7\.2\.12\+deb13-cloud-amd64\/config$/);
+  });
+
+  it('an initramfs (uncompressed early cpio + zstd) and an RPM built from real 7.2.13 modules: the same results as the loose files', async () => {
+    const { buildInitramfs, buildRpmPackage } = await import('../helpers/archive-builder.js');
+    const abi = '7.2.13+deb14-cloud-amd64';
+    const tree = path.join(root, abi, 'usr', 'lib', 'modules', abi);
+    const picked = moduleFiles(abi).filter((_, i) => i % 25 === 0);
+    const files = picked.map((f) => ({ name: path.relative(path.join(root, abi), f).split(path.sep).join('/'), data: new Uint8Array(fs.readFileSync(f)) }));
+    const tmp = fs.mkdtempSync(path.join(repoRoot, '.tmp-archives-'));
+    try {
+      const image = path.join(tmp, `initrd.img-${abi}`);
+      fs.writeFileSync(image, buildInitramfs(files, 'zstd'));
+      const rpm = path.join(tmp, 'kernel-modules.rpm');
+      fs.writeFileSync(rpm, buildRpmPackage({ name: 'kernel-modules', version: '7.2.13', release: '1', files: files.map((f) => ({ ...f, name: f.name.replace(/^usr\//, '') })), compression: 'xz' }));
+      for (const baseAbi of ['7.2.12+deb13-cloud-amd64', abi]) {
+        const check = (inputs: string[]) => {
+          const r = spawnSync(process.execPath, [cliPath, 'check', '-b', path.join(root, baseAbi, 'usr', 'lib', 'modules', baseAbi, 'vmlinuz'), ...inputs, '--format', 'json'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+          const j = JSON.parse(r.stdout);
+          return { status: r.status, byModule: Object.fromEntries(j.modules.map((m: { module: string; status: string; kernel: { log: string[] } | null }) => [m.module, [m.status, ...(m.kernel?.log ?? [])].join('\n')])), files: j.modules.map((m: { file: string }) => m.file) };
+        };
+        const loose = check(picked);
+        for (const [archive, inner] of [[image, 'usr/'], [rpm, '']] as const) {
+          const got = check([archive]);
+          expect(got.status).toBe(loose.status);
+          expect(got.byModule).toEqual(loose.byModule);
+          expect(got.files.every((f: string) => f.startsWith(`${archive}!${inner}lib/modules/${abi}/kernel/`))).toBe(true);
+        }
+      }
+      expect(tree).toBeTruthy();
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('abi --format junit on the 7.2 pair validates against the JUnit schema; peak RSS of abi on the 7.2 pair, measured by GNU time', async () => {
+    const a = path.join(root, '7.2.12+deb13-cloud-amd64');
+    const b = path.join(root, '7.2.13+deb14-cloud-amd64');
+    const r = spawnSync('/usr/bin/time', ['-v', process.execPath, cliPath, 'abi', '--old', a, '--new', b, '--format', 'junit'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status).toBe(1);
+    const { validateXML } = await import('xmllint-wasm');
+    const schema = fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'junit.xsd'), 'utf8');
+    const res = await validateXML({ xml: [{ fileName: 'abi.xml', contents: r.stdout }], schema: [{ fileName: 'junit.xsd', contents: schema }] });
+    expect(res.errors).toEqual([]);
+    expect(r.stdout.match(/<testcase /g)).toHaveLength(1 + 2 * 1018);
+    const kib = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
+    console.log(`abi on the 7.2 pair: peak RSS ${(kib / 1024).toFixed(0)} MiB`);
+    expect(kib / 1024).toBeLessThanOrEqual(256);
+  });
+});
