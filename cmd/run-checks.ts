@@ -13,6 +13,9 @@ import fs from 'node:fs';
 import { fsPath, loadBase, loadModule, LoadedBase, LoadedModule, readTextFile, walkModulePaths } from './io/index.js';
 import { Progress } from './progress.js';
 import { archiveKindOf, checkArchiveModules, loadBaseFromArchives } from './io/archives.js';
+import { standaloneBase } from '../lib/btf/standalone.js';
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
 
 /**
  * Threads to check with by default. On two cores a worker thread does not pay for itself: V8's own
@@ -218,6 +221,10 @@ export async function checkFiles(files: string[], state: PreparedContext): Promi
 export async function checkLoaded(file: string, loading: Promise<LoadedModule>, state: PreparedContext): Promise<ModuleResult> {
   try {
     const m = await loading;
+    const base = m.btf && standaloneBase(m.btf);
+    if (base) {
+      return errorResult(file, `not split BTF: a base (vmlinux) BTF of ${fmt(base.types)} types and ${fmt(base.strLen)} string bytes, not a module's; give it as --base or --candidates`);
+    }
     const stored = m.storedChecksum ?? (state.manifest ? lookupManifest(state.manifest, file) : undefined);
     return checkModule(state.base.btf, file, m.name, m.btf, state.options, {
       distilledBase: m.btfBase, stored, storedError: m.storedChecksumError,
