@@ -144,8 +144,8 @@ describe('zstd content checksum', () => {
     const r = runCli(['check', '-b', base47, '-k', '6.1', bad]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`^btfcheck: ${bad}: corrupt zstd data: checksum mismatch .*\\n$`));
-    expect(r.stdout).not.toMatch(/accepted\b.*\n.*summary: 1 modules: 1 accepted/);
-    expect(r.stdout).toMatch(/summary: 1 modules: 0 accepted, 0 rejected, 0 without BTF, 1 errors/);
+    expect(r.stdout).not.toMatch(/accepted\b.*\n.*summary: 1 module: 1 accepted/);
+    expect(r.stdout).toMatch(/summary: 1 module: 0 accepted, 0 rejected, 0 without BTF, 1 error/);
   });
   it('a zstd-compressed base with a flipped content bit is refused, not fingerprinted', () => {
     const good = tmp('good.btf.zst', zstdRawWithChecksum(raw47));

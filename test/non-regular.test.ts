@@ -100,7 +100,7 @@ describe('a FIFO is refused in one line, never waited on', () => {
     const r = run(['check', '-b', base47, '-k', '6.1', tree]);
     expect(r.signal).toBeNull();
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/summary: 1 modules: 1 accepted/);
+    expect(r.stdout).toMatch(/summary: 1 module: 1 accepted/);
   });
 });
 

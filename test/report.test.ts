@@ -81,8 +81,8 @@ describe('text', () => {
     expect(text).toContain('ok       ok  (lib/ok.ko)\n\n');
     const problems = renderText(report, { problemsOnly: true });
     expect(problems).not.toContain('(lib/ok.ko)');
-    expect(problems).toContain('(1 accepted modules not listed)');
-    expect(text.trimEnd().split('\n').pop()).toBe('summary: 6 modules: 1 accepted, 2 rejected, 1 accepted but mismatched, 1 without BTF, 1 errors');
+    expect(problems).toContain('(1 accepted module not listed)');
+    expect(text.trimEnd().split('\n').pop()).toBe('summary: 6 modules: 1 accepted, 2 rejected, 1 accepted but mismatched, 1 without BTF, 1 error');
   });
 });
 

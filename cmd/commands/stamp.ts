@@ -28,6 +28,7 @@ import {
 import { diagnoseModule } from '../../lib/diagnose/index.js';
 import { escapeStrings, escapeTerminal } from '../../lib/report/escape.js';
 import { toJson } from '../../lib/report/model.js';
+import { plural } from '../../lib/report/plural.js';
 
 interface StampArgs {
   base: string;
@@ -256,7 +257,7 @@ export async function runStamp(args: StampArgs): Promise<number> {
   } else {
     // Text: names escaped for the terminal (lib/report/escape.ts).
     await writeOut(escapeStrings(results.filter((r) => r.status !== 'error').map(({ entry: _e, ...r }) => r)).map((r) => `${r.status}: ${r.file}: ${r.message}\n`).join('') +
-      (args.manifest ? `manifest: ${escapeTerminal(args.manifest)} (${results.filter((r) => r.entry).length} modules)\n` : ''));
+      (args.manifest ? `manifest: ${escapeTerminal(args.manifest)} (${plural(results.filter((r) => r.entry).length, 'module')})\n` : ''));
   }
   const errors = results.filter((r) => r.status === 'error');
   if (errors.some((r) => r.message.includes('--force'))) return EXIT_FAIL;

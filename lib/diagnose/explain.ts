@@ -22,10 +22,10 @@ export interface ExplainInput {
 function inferenceEvidence(a: Analysis): string[] {
   const out: string[] = [];
   if (a.inferred.types !== undefined) {
-    out.push(`type count ${fmt(a.inferred.types)}: ${fmt(a.types.fitting)} references between the module's own types fit only if its first type id was ${fmt(a.inferred.types)} (this base makes it ${fmt(a.base.types)})`);
+    out.push(`type count ${fmt(a.inferred.types)}: ${fmt(a.types.fitting)} ${a.types.fitting === 1 ? 'reference between the module\'s own types fits' : 'references between the module\'s own types fit'} only if its first type id was ${fmt(a.inferred.types)} (this base makes it ${fmt(a.base.types)})`);
   }
   if (a.inferred.strLen !== undefined) {
-    out.push(`string length ${fmt(a.inferred.strLen)}: the module's ${fmt(a.strs.ownStrings)} own strings line up with its name offsets only if they start at ${fmt(a.inferred.strLen)} (this base makes it ${fmt(a.base.strLen)})`);
+    out.push(`string length ${fmt(a.inferred.strLen)}: the module's ${fmt(a.strs.ownStrings)} own ${a.strs.ownStrings === 1 ? 'string lines' : 'strings line'} up with its name offsets only if they start at ${fmt(a.inferred.strLen)} (this base makes it ${fmt(a.base.strLen)})`);
   }
   return out;
 }
@@ -102,11 +102,12 @@ export function explain(a: Analysis, input: ExplainInput): Explanation | null {
   const nonC = a.findings.filter((f) => f.rule === 'non-c-name' && f.typeId !== null);
   const rustLike = nonC.filter((f) => /::|[{}<>#&]|closure/.test(f.message));
   if (rustLike.length > 0 || nonC.length >= 3) {
+    const nonCCount = a.counts.get('non-c-name') ?? nonC.length;
     return {
       cause: 'non-c-names',
       summary: 'the module\'s own BTF has type names that are not C identifiers: Rust (or other non-C) types leaked into BTF',
       evidence: [
-        `${fmt(a.counts.get('non-c-name') ?? nonC.length)} names in the module's own strings are not C identifiers, e.g. ${nonC[0].message}`,
+        `${fmt(nonCCount)} ${nonCCount === 1 ? 'name in the module\'s own strings is not a C identifier' : 'names in the module\'s own strings are not C identifiers'}, e.g. ${nonC[0].message}`,
         ...inferenceEvidence(a).slice(0, 2),
       ],
       fix: 'keep non-C compilation units out of BTF: pahole --lang_exclude=rust (avoid cross-language LTO), or build the module without BTF',
@@ -126,8 +127,8 @@ export function explain(a: Analysis, input: ExplainInput): Explanation | null {
     const ids = [...new Set([...a.errorTypeIds, ...nonC.map((f) => f.typeId!)])].sort((x, y) => x - y);
     if (damagedTypes > 0) evidence.push(`errors confined to ${damagedTypes === 1 ? 'type' : 'types'} ${ids.map((id) => `[${id}]`).join(', ')} of the module's ${fmt(a.ownTypes)}`);
     if (nonC.length > 0) evidence.push(`e.g. ${nonC[0].message}`);
-    if (a.types.misfits > 0) evidence.push(`${fmt(a.types.misfits)} of the module's references to its own types fit no consistent numbering`);
-    if (a.strs.strays > 0) evidence.push(`${fmt(a.strs.strays)} name offsets point into the module's own strings but at no string start`);
+    if (a.types.misfits > 0) evidence.push(`${fmt(a.types.misfits)} of the module's references to its own types ${a.types.misfits === 1 ? 'fits' : 'fit'} no consistent numbering`);
+    if (a.strs.strays > 0) evidence.push(`${fmt(a.strs.strays)} name ${a.strs.strays === 1 ? 'offset points' : 'offsets point'} into the module's own strings but at no string start`);
     evidence.push(...inferenceEvidence(a));
     const counts = ruleCounts(a);
     if (counts) evidence.push(counts);

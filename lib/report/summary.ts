@@ -5,6 +5,8 @@
  */
 import { ModuleResult } from '../check.js';
 import { explainLog } from '../explain/index.js';
+import { noun } from './plural.js';
+import { paragraph, styleFor } from './style.js';
 
 export interface SummaryTable {
   byStatus: Record<string, number>;
@@ -61,20 +63,27 @@ function failingMessage(r: ModuleResult): { key: string; example: string } {
   return { key, example: `${name}: ${typeLine.replace(/\t/g, '\\t')}` };
 }
 
-export function renderSummaryTable(t: SummaryTable, maxRows = 5, maxNames = 8): string {
-  let out = 'by status:\n';
-  for (const [status, count] of Object.entries(t.byStatus).sort((a, b) => b[1] - a[1])) {
-    out += `  ${String(count).padStart(6)}  ${status}\n`;
-  }
+export interface SummaryTableOptions {
+  /** Colour the headings (a terminal). */
+  color?: boolean;
+  /** Wrap the rows to this many columns. */
+  width?: number;
+}
+
+export function renderSummaryTable(t: SummaryTable, maxRows = 5, maxNames = 8, opts: SummaryTableOptions = {}): string {
+  const st = styleFor(opts.color);
+  const row = (count: number, text: string): string => paragraph('', `  ${String(count).padStart(6)}  `, text, opts.width).join('\n') + '\n';
+  let out = `${st.bold('by status:')}\n`;
+  for (const [status, count] of Object.entries(t.byStatus).sort((a, b) => b[1] - a[1])) out += row(count, status);
   if (t.firstMessages.length) {
-    out += 'most common kernel message of rejected modules:\n';
-    for (const m of t.firstMessages.slice(0, maxRows)) out += `  ${String(m.count).padStart(6)}  ${m.message}   (e.g. ${m.example})\n`;
+    out += `${st.bold(`most common kernel ${noun(t.firstMessages.length, 'message')} of rejected modules:`)}\n`;
+    for (const m of t.firstMessages.slice(0, maxRows)) out += row(m.count, `${m.message}   (e.g. ${m.example})`);
   }
   if (t.byCause.length) {
-    out += 'modules by cause:\n';
+    out += `${st.bold('modules by cause:')}\n`;
     for (const c of t.byCause.slice(0, maxRows)) {
       const names = c.modules.slice(0, maxNames).join(' ') + (c.modules.length > maxNames ? ` (+${c.modules.length - maxNames} more)` : '');
-      out += `  ${String(c.count).padStart(6)}  ${c.cause}: ${names}\n`;
+      out += row(c.count, `${c.cause}: ${names}`);
     }
   }
   return out;
