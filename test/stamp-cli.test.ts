@@ -52,7 +52,9 @@ describe('btfcheck fingerprint', () => {
   it('prints {file, sha256, types, strLen, release} per base as JSON, and one line per bad file', () => {
     const r = runCli(['fingerprint', '--format', 'json', base47, base56, path.join(tmp, 'missing')]);
     expect(r.status).toBe(2);
-    const list = JSON.parse(r.stdout);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.schema).toBe('btfcheck/fingerprint/1');
+    const list = doc.bases;
     expect(list).toHaveLength(2);
     expect(Object.keys(list[0]).sort()).toEqual(['file', 'release', 'sha256', 'strLen', 'types']);
     expect(list[0]).toMatchObject({ types: 94976, strLen: 1689866, sha256: 'd489dad3d6cda487d74bcc59e991b0472adae3e18408b8a21550d2a0a398252b' });

@@ -30,7 +30,8 @@ export const demoCommand: CommandModule<object, { format: OutputFormat }> = {
     const samples = samplesDir();
     const running = path.join(samples, '6.1.0-47-cloud-amd64');
     const newer = path.join(samples, '6.1.0-56-cloud-amd64', 'lib');
-    await writeOut(
+    // The introduction is for people: --format json/dmesg/junit stay one clean document.
+    if (args.format === 'text') await writeOut(
       `btfcheck demo: the kernel of Debian 6.1.0-47 (6.1.170) is running; the modules come from the\n` +
         `"ABI-compatible" update 6.1.0-56 (6.1.192). Would the kernel accept their BTF?\n` +
         `$ btfcheck check --base ${rel(running)}/vmlinux.btf.xz --kernel 6.1 --config ${rel(running)}/config ${rel(newer)}\n\n`,

@@ -8,7 +8,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { errorMessage, EXIT_ERROR, EXIT_OK, printError, writeOut } from '../common.js';
 import { loadBase } from '../io/index.js';
 import { escapeStrings } from '../../lib/report/escape.js';
-import { toJson } from '../../lib/report/model.js';
+import { schemaOf, toJson } from '../../lib/report/model.js';
 
 export interface Fingerprint {
   file: string;
@@ -28,8 +28,8 @@ export async function fingerprintBase(path: string): Promise<Fingerprint> {
   return { file: b.file, sha256: b.sha256, types: b.btf.nrTypes, strLen: b.btf.strLen, release: b.release ?? null };
 }
 
-export function renderFingerprints(list: Fingerprint[], format: 'text' | 'json'): string {
-  if (format === 'json') return toJson(list);
+export function renderFingerprints(list: Fingerprint[], format: 'text' | 'json', errors: { file: string; message: string }[] = []): string {
+  if (format === 'json') return toJson({ bases: list, errors }, schemaOf('fingerprint'));
   // Text: file names and releases escaped for the terminal (lib/report/escape.ts).
   return escapeStrings(list).map((f) =>
     `${f.sha256}  ${f.types.toLocaleString('en-US')} types  ${f.strLen.toLocaleString('en-US')} string bytes  ${f.release ?? '-'}  ${f.file}\n`).join('');
@@ -41,22 +41,22 @@ export const fingerprintCommand: CommandModule<object, FingerprintArgs> = {
   builder: (y: Argv) =>
     y
       .positional('bases', { type: 'string', array: true, demandOption: true, describe: 'vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux, or "running"), or compressed raw BTF' })
-      .option('format', { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'text, or JSON: [{file, sha256, types, strLen, release}]' })
+      .option('format', { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'text, or JSON: {schema, bases: [{file, sha256, types, strLen, release}], errors: [{file, message}]}' })
       .example('$0 fingerprint running', 'the running kernel\'s base checksum')
       .example('$0 fingerprint --format json boot/vmlinuz-*', 'several kernels at once, as JSON') as unknown as Argv<FingerprintArgs>,
   handler: async (args: ArgumentsCamelCase<FingerprintArgs>) => {
     const list: Fingerprint[] = [];
-    let failed = false;
+    const errors: { file: string; message: string }[] = [];
     for (const path of args.bases) {
       try {
         list.push(await fingerprintBase(path));
       } catch (e) {
-        // One line per unreadable base; the others are still printed.
-        failed = true;
+        // One line per unreadable base (and an entry in JSON's errors); the others are still printed.
+        errors.push({ file: path, message: errorMessage(e) });
         printError(path, errorMessage(e));
       }
     }
-    await writeOut(renderFingerprints(list, args.format));
-    process.exitCode = failed ? EXIT_ERROR : EXIT_OK;
+    await writeOut(renderFingerprints(list, args.format, errors));
+    process.exitCode = errors.length ? EXIT_ERROR : EXIT_OK;
   },
 };

@@ -44,11 +44,39 @@ export function errnoLabel(errno: number): string {
 }
 
 /**
- * JSON with bigint values as decimal strings, stable key order as built. JSON.stringify escapes C0
- * controls but leaves DEL and C1 (U+0080..U+009F, which some terminals obey) raw: they can only
- * stand inside strings here, so they are written as \u escapes too, meaning the same.
+ * Every JSON document names its kind and version first: `"schema": "btfcheck/<command>/<N>"`. N
+ * changes only when a name is removed or changes meaning; added fields keep it.
  */
-export function toJson(value: unknown): string {
+export const SCHEMA_VERSION = 1;
+
+/** `btfcheck/check/1` */
+export function schemaOf(command: string): string {
+  return `btfcheck/${command}/${SCHEMA_VERSION}`;
+}
+
+/** The schema of the check report (also what `demo` writes). */
+export const CHECK_SCHEMA = schemaOf('check');
+
+let documentSchema: string | undefined;
+
+/**
+ * The command line names the document the running command writes, so every command's JSON
+ * carries its schema (toJson adds it); library callers pass one to toJson themselves.
+ */
+export function setDocumentSchema(schema: string | undefined): void {
+  documentSchema = schema;
+}
+
+/**
+ * JSON with bigint values as decimal strings, stable key order as built, and for a document (a
+ * plain object) its `schema` first. JSON.stringify escapes C0 controls but leaves DEL and C1
+ * (U+0080..U+009F, which some terminals obey) raw: they can only stand inside strings here, so
+ * they are written as \u escapes too, meaning the same.
+ */
+export function toJson(value: unknown, schema: string | undefined = documentSchema): string {
+  if (schema && value !== null && typeof value === 'object' && !Array.isArray(value) && !('schema' in value)) {
+    value = { schema, ...value };
+  }
   return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
     .replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }
