@@ -167,7 +167,7 @@ async function* rawChunks(src: ByteSource, start: number, end: number): AsyncGen
   for (let at = start; at < end; at += READ_CHUNK) yield src.read(at, Math.min(READ_CHUNK, end - at));
 }
 
-/** xz: one block at a time, the next one decoding (on libuv's pool) while this one is used. */
+/** xz: one block at a time (decoded on libuv's pool). */
 async function* xzChunks(src: ArchiveSource, start: number, end: number): AsyncGenerator<Uint8Array> {
   const blocks = xzBlocks(src, start, end);
   const decode = async (i: number): Promise<Uint8Array> => {
@@ -177,12 +177,10 @@ async function* xzChunks(src: ArchiveSource, start: number, end: number): AsyncG
     return data;
   };
   let total = 0;
-  let next: Promise<Uint8Array> | undefined = blocks.length ? decode(0) : undefined;
+  // One block at a time: decoding the next one ahead (while this one is read) was no faster on two
+  // CPUs and held two blocks and their decoders' buffers at once.
   for (let i = 0; i < blocks.length; i++) {
-    const cur = next!;
-    const data = await cur;
-    next = i + 1 < blocks.length ? decode(i + 1) : undefined;
-    next?.catch(() => undefined);
+    const data = await decode(i);
     total += data.length;
     if (total > MEMBER_MAX_OUTPUT) throw new InputError(`xz data decodes to over ${formatSize(MEMBER_MAX_OUTPUT)}`);
     yield data;
