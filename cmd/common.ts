@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { InputError } from '../lib/errors.js';
 import { escapeTerminal } from '../lib/report/escape.js';
+import { toJson } from '../lib/report/model.js';
 
 /** Exit codes, the same for every command. */
 export const EXIT_OK = 0;
@@ -24,9 +25,43 @@ export class UsageError extends InputError {
 /**
  * Writes `btfcheck: PART: PART...` as one line on stderr. Every part is escaped for the terminal
  * (lib/report/escape.ts): a file name cannot add a line of its own or send escape sequences.
+ * With two parts or more the first names the file; the first error of a run is kept for the JSON
+ * error document (writeJsonError).
  */
 export function printError(...parts: string[]): void {
+  firstError ??= parts.length > 1 ? { file: parts[0], message: parts.slice(1).join(': ') } : { file: null, message: parts[0] ?? 'error' };
   process.stderr.write(errorLine(...parts));
+}
+
+/** A usage error: its line, then where to read the usage (`btfcheck check --help`). */
+export function printUsageError(message: string, command?: string): void {
+  printError(message);
+  process.stderr.write(`Try 'btfcheck${command ? ` ${command}` : ''} --help'.\n`);
+}
+
+let firstError: { file: string | null; message: string } | undefined;
+let reportWritten = false;
+let jsonErrorSchema: string | undefined;
+
+/**
+ * JSON mode (--format json): a run that fails without writing its report writes, besides its
+ * line on stderr, `{"schema": SCHEMA, "error": {"file": FILE|null, "message": ...}}` on stdout, so
+ * a script reading stdout always gets a document. Same exit status.
+ */
+export function setJsonErrors(schema: string | undefined): void {
+  jsonErrorSchema = schema;
+}
+
+/** In JSON mode, after a failed run that wrote no report: the error document (see setJsonErrors). */
+export function writeJsonError(): void {
+  if (!jsonErrorSchema || reportWritten) return;
+  const error = firstError ?? { file: null, message: 'failed' };
+  reportWritten = true;
+  try {
+    fs.writeSync(1, toJson({ schema: jsonErrorSchema, error }));
+  } catch {
+    // stdout is gone (EPIPE): the line on stderr stands alone.
+  }
 }
 
 /** The line printError writes. */
@@ -51,7 +86,7 @@ type Logger = Record<Level, (obj: object, msg?: string) => void>;
 
 const LEVEL_RANK: Record<string, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
 let logger: Logger | undefined;
-let logLevel = process.env.BTFCHECK_LOG ?? 'warn';
+let logLevel = process.env.BTFCHECK_LOG || 'warn';
 
 /** --log-level (or BTFCHECK_LOG): what goes to stderr as pino JSON lines; reports never do. */
 export function setLogLevel(level: string): void {
@@ -79,6 +114,7 @@ export async function log(level: Level, obj: object, msg: string): Promise<void>
  * non-blocking pipe that is full) is retried; EPIPE (the reader went away, `| head`) ends quietly.
  */
 export async function writeOut(text: string): Promise<void> {
+  reportWritten = true;
   const bytes = Buffer.from(text, 'utf8');
   let off = 0;
   while (off < bytes.length) {

@@ -1,47 +1,36 @@
 /**
- * The fast path for `btfcheck check`: node's util.parseArgs over the same option table yargs uses.
- * It returns undefined, handing the call to yargs, whenever it is not sure: help, version, negated
- * flags, unknown options, a missing base or module, a value outside its choices.
+ * The fast path for `btfcheck check`: the call read by cmd/argv.ts from CHECK_OPTIONS, the table
+ * yargs builds its `check` from, without loading yargs (whose load time is more than node's own
+ * startup). A usage error is thrown here exactly as the yargs path throws it (same reader, same
+ * table). --help and --version go to yargs, which prints them.
  */
-import { parseArgs, ParseArgsConfig } from 'node:util';
-import { CHECK_OPTIONS, CheckArgs } from './commands/check.js';
-
-type OptionSpec = { alias?: string; type: string; array?: boolean; default?: unknown; choices?: readonly string[] };
+import { COMMANDS, positionalsOf, readArgs, specsFromRecord, splitCommand } from './argv.js';
+import { setLogLevel } from './common.js';
+import { CHECK_COMMAND, CHECK_OPTIONS, CheckArgs } from './commands/check.js';
 
 function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
+type OptionSpec = { type: string; default?: unknown };
+
+/** `check`'s arguments, or undefined when yargs is to take the call (not `check`, or --help/--version). */
 export function fastCheckArgs(argv: string[]): CheckArgs | undefined {
-  if (argv[0] !== 'check') return undefined;
-  if (argv.some((a) => a === '--help' || a === '-h' || a === '--version' || a.startsWith('--no-'))) return undefined;
-  const specs = CHECK_OPTIONS as unknown as Record<string, OptionSpec>;
-  const options: NonNullable<ParseArgsConfig['options']> = {};
-  for (const [name, spec] of Object.entries(specs)) {
-    options[name] = {
-      type: spec.type === 'boolean' ? 'boolean' : 'string',
-      ...(spec.alias ? { short: spec.alias } : {}),
-      ...(spec.array ? { multiple: true } : {}),
-    };
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv.slice(1), options, allowPositionals: true, strict: true });
-  } catch {
-    return undefined;
-  }
+  const { command, before, rest } = splitCommand(argv, COMMANDS);
+  if (command !== 'check') return undefined;
+  const read = readArgs([...before, ...rest], {
+    command, options: specsFromRecord(CHECK_OPTIONS), positionals: positionalsOf(CHECK_COMMAND),
+  });
+  if (read.helpOrVersion) return undefined;
+  const level = read.values['log-level'];
+  if (typeof level === 'string') setLogLevel(level);
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(specs)) {
-    let value: unknown = parsed.values[name] ?? spec.default;
+  for (const [name, spec] of Object.entries(CHECK_OPTIONS as unknown as Record<string, OptionSpec>)) {
+    let value: unknown = read.values[name] ?? spec.default;
     if (value === undefined) continue;
-    if (spec.type === 'number') {
-      value = Number(value);
-      if (!Number.isFinite(value)) return undefined;
-    }
-    if (spec.choices && !spec.choices.includes(value as string)) return undefined;
+    if (spec.type === 'number') value = Number(value);
     out[camel(name)] = value;
   }
-  if (typeof out.base !== 'string' || parsed.positionals.length === 0) return undefined;
-  out.modules = parsed.positionals;
+  out.modules = read.positionals;
   return out as unknown as CheckArgs;
 }

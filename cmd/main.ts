@@ -3,9 +3,9 @@
  * btfcheck: will this module's BTF be accepted by that kernel, and if not, exactly why?
  *
  * Entry point. Package hooks call `btfcheck check ...` for every module they install, so a plain
- * `check` call is parsed with node's own util.parseArgs from the same option table yargs uses,
- * sparing yargs' load time (more than node's own startup). Anything else — help, other commands,
- * negated flags, anything the fast path does not fully understand — goes to yargs.
+ * `check` call is read by cmd/argv.ts from the same option table yargs uses and run without
+ * loading yargs (more than node's own startup). Anything else — help, other commands — goes to
+ * yargs, after the same reader has checked its options.
  */
 import nodeModule from 'node:module';
 
@@ -15,19 +15,34 @@ import nodeModule from 'node:module';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  const { documentOf, formatAsked, splitCommand } = await import('./argv.js');
+  const { setJsonErrors } = await import('./common.js');
+  const { schemaOf, setDocumentSchema } = await import('../lib/report/model.js');
+  // Every JSON document names its schema; in JSON mode a failure is a JSON document too.
+  const { command } = splitCommand(argv);
+  if (command) {
+    const schema = schemaOf(documentOf(command));
+    setDocumentSchema(schema);
+    if (formatAsked(argv) === 'json') setJsonErrors(schema);
+  }
   const { fastCheckArgs } = await import('./fast-path.js');
-  const fast = fastCheckArgs(argv);
+  // BTFCHECK_PARSER=yargs sends `check` through yargs too (the tests run both paths).
+  const fast = process.env.BTFCHECK_PARSER === 'yargs' ? undefined : fastCheckArgs(argv);
   if (fast) {
     const { runCheck } = await import('./commands/check.js');
     process.exitCode = await runCheck(fast);
-    return;
+  } else {
+    const { runYargs } = await import('./btfcheck.js');
+    await runYargs(argv);
   }
-  const { runYargs } = await import('./btfcheck.js');
-  await runYargs(argv);
+  if (process.exitCode) (await import('./common.js')).writeJsonError();
 }
 
 main().catch(async (e) => {
-  const { errorMessage, EXIT_ERROR, printError } = await import('./common.js');
-  printError(errorMessage(e));
+  const { errorMessage, EXIT_ERROR, printError, printUsageError, writeJsonError } = await import('./common.js');
+  const { ArgvError } = await import('./argv.js');
+  if (e instanceof ArgvError) printUsageError(e.message, e.command);
+  else printError(errorMessage(e));
   process.exitCode = EXIT_ERROR;
+  writeJsonError();
 });

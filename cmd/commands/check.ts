@@ -5,7 +5,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import { EXIT_ERROR, EXIT_FAIL, EXIT_OK, log, UsageError, writeOut } from '../common.js';
 import { CheckReport } from '../../lib/report/model.js';
-import { renderOutput, OutputFormat, OUTPUT_FORMATS } from '../output.js';
+import { renderOutput, OutputFormat, OUTPUT_FORMATS, terminalStyle } from '../output.js';
 import { resolveKernelSettings } from '../kernel-settings.js';
 import { loadBaseOrExit, runChecks } from '../run-checks.js';
 
@@ -44,19 +44,21 @@ export const CHECK_OPTIONS = {
   kernel: { alias: 'k', type: 'string', describe: 'kernel whose checks to replay: a series (7.2), a version (5.15.119) or a release (6.8.0-45-generic); default: the base\'s release. `btfcheck kernels` lists what changed when' },
   config: { type: 'string', describe: 'kernel .config (or config.gz) to read CONFIG_MODULE_ALLOW_BTF_MISMATCH from (default: found beside the base: boot/config-<release>, usr/lib/modules/<release>/config; for "running", /boot/config-$(uname -r) or /proc/config.gz)' },
   'allow-btf-mismatch': { type: 'boolean', describe: 'CONFIG_MODULE_ALLOW_BTF_MISMATCH=y (overrides the config; assumed n when no config is found)' },
-  rule: { type: 'string', array: true, describe: 'switch one kernel change on or off for a backporting distro kernel: ID=on|off (IDs: btfcheck kernels)' },
+  rule: { type: 'string', array: true, describe: 'switch one kernel change on or off for a backporting distro kernel: ID=on|off (IDs: btfcheck kernels); several: --rule A=on B=off' },
   format: { alias: 'f', type: 'string', choices: OUTPUT_FORMATS, default: 'text', describe: 'report format' },
-  candidates: { type: 'string', array: true, describe: 'bases (files or directories) to find the one each module was built against' },
+  candidates: { type: 'string', array: true, describe: 'bases (files or directories) to find the one each module was built against; takes every argument after it up to the next option, -- or a module file (*.ko*)' },
   manifest: { type: 'string', describe: 'JSON manifest of stored base checksums (from btfcheck stamp --manifest)' },
   'problems-only': { type: 'boolean', default: false, describe: 'text: list only modules with a problem (accepted ones are counted in the summary)' },
   diagnose: { type: 'boolean', default: true, describe: 'run btfcheck\'s own checks beyond the kernel\'s (--no-diagnose: kernel verdict only)' },
   'fail-on': { type: 'string', choices: FAIL_ON, default: 'mismatch', describe: 'when to exit 1: unloadable (a module the kernel would refuse to load), rejected (any BTF rejection, also one the module loads without), mismatch (also BTF accepted but built against another base), never' },
-  jobs: { alias: 'j', type: 'number', describe: 'threads for large module sets (default: one per CPU on more than two CPUs, else 1)' },
-  'max-findings': { type: 'number', default: 5, describe: 'findings listed per rule and module before one "and N more" line' },
+  jobs: { alias: 'j', type: 'number', min: 1, describe: 'threads for large module sets, 1 or more (default: one per CPU on more than two CPUs, else 1)' },
+  'max-findings': { type: 'number', min: 0, describe: 'findings listed per rule and module before one "... and N more" line, in text as in JSON (default: 5 in JSON; text shows the first 3-5 of a module)' },
 } as const;
 
+export const CHECK_COMMAND = 'check <modules..>';
+
 export const checkCommand: CommandModule<object, CheckArgs> = {
-  command: 'check <modules..>',
+  command: CHECK_COMMAND,
   describe: 'Check modules\' BTF against a base, as the chosen kernel would at load time',
   builder: (y: Argv) =>
     y
@@ -92,7 +94,7 @@ export async function runCheck(args: CheckArgs): Promise<number> {
   };
   if (results.results.length === 0) throw new UsageError('no modules found in the given paths');
   await log('info', { ...report.summary, kernel: report.kernel, ms: Math.round(performance.now() - started) }, 'checked');
-  await writeOut(renderOutput(report, args.format, { problemsOnly: args.problemsOnly }));
+  await writeOut(renderOutput(report, args.format, { problemsOnly: args.problemsOnly, maxFindings: args.maxFindings, ...terminalStyle() }));
   const s = report.summary;
   if (s.errors > 0 || candidateErrors > 0) return EXIT_ERROR;
   const fails = (m: CheckReport['modules'][number]): boolean =>
