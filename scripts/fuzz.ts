@@ -15,10 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import fc from 'fast-check';
-import { caseArb, FuzzCase, materialize } from '../test/fuzz/cases.js';
-import { cliProblems, runCliCase } from '../test/fuzz/cli.js';
+import { caseArb, FuzzCase } from '../test/fuzz/cases.js';
+import { cliRunCase } from '../test/fuzz/cli-cases.js';
 import { Corpus, loadCorpus } from '../test/fuzz/corpus.js';
-import { CASE_BUDGET_MS, createContext, FuzzContext, minimize, runCase, saveRegression, threadCpuMs } from '../test/fuzz/harness.js';
+import { alreadySaved, CASE_BUDGET_MS, createContext, minimize, runCase, saveRegression, threadCpuMs } from '../test/fuzz/harness.js';
 import { FuzzBug } from '../test/fuzz/targets.js';
 
 const TSX_API = import.meta.resolve('tsx/esm/api');
@@ -76,6 +76,8 @@ interface ChunkResult {
   totalMs: number;
   maxMs: number;
   maxCase: string;
+  /** Module cases: the slowest single CLI-equivalent (loading and one kernel's check). */
+  maxCliMs: number;
   maxWallMs: number;
   maxHeapGrowth: number;
   /** Cases over the budget on a first run and under it on a second (a busy machine). */
@@ -86,29 +88,7 @@ interface ChunkResult {
   cli: { runs: number; maxMs: number; maxRssKb: number; exitCodes: Record<string, number>; problems: string[] };
 }
 
-const EXIT_OF: Record<string, number> = { accepted: 0, 'no-btf': 0, rejected: 1, mismatch: 1, error: 2 };
-
-/** Runs the CLI on a materialized case (as `check`, `check --base`, or `explain`). */
-function cliRun(c: FuzzCase, ctx: FuzzContext, dir: string): ReturnType<typeof runCliCase> | undefined {
-  const m = materialize(c, ctx.corpus);
-  const baseFile = (key: string) => ctx.bases.get(key)?.file ?? ctx.bases.get('small')!.file;
-  if (m.target === 'module') {
-    const f = path.join(dir, m.fileName);
-    fs.writeFileSync(f, m.bytes);
-    return runCliCase(['check', '--base', baseFile(m.base), '--kernel', '6.12', '--format', 'json', f]);
-  }
-  if (m.target === 'base') {
-    const f = path.join(dir, 'base.bin');
-    fs.writeFileSync(f, m.bytes);
-    const mod = ctx.corpus.modules.find((x) => x.base === m.base) ?? ctx.corpus.modules[0];
-    const mf = path.join(dir, mod.name);
-    fs.writeFileSync(mf, mod.bytes);
-    return runCliCase(['check', '--base', f, '--kernel', '6.1', mf]);
-  }
-  const f = path.join(dir, 'fuzz.log');
-  fs.writeFileSync(f, m.text);
-  return runCliCase(['explain', f]);
-}
+const EXIT_OF: Record<string, number> = { accepted: 0, 'no-btf': 0, unchecked: 0, stamped: 0, skipped: 0, rejected: 1, mismatch: 1, error: 2 };
 
 async function workerMain(): Promise<void> {
   const { options: o, slots, epoch } = workerData as { options: Options; slots: SharedArrayBuffer; epoch: number };
@@ -126,7 +106,7 @@ async function workerMain(): Promise<void> {
     if (msg === 'stop') { ctx.scratch.remove(); process.exit(0); }
     const cases = chunkCases(corpus, o, msg.chunk);
     const r: ChunkResult = {
-      chunk: msg.chunk, cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxWallMs: 0, maxHeapGrowth: 0, retimed: 0, outcomes: {}, exitCodes: {}, bugs: [],
+      chunk: msg.chunk, cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxCliMs: 0, maxWallMs: 0, maxHeapGrowth: 0, retimed: 0, outcomes: {}, exitCodes: {}, bugs: [],
       cli: { runs: 0, maxMs: 0, maxRssKb: 0, exitCodes: {}, problems: [] },
     };
     for (let k = msg.from; k < cases.length; k++) {
@@ -139,6 +119,7 @@ async function workerMain(): Promise<void> {
         r.totalMs += run.ms;
         if (run.ms > r.maxMs) { r.maxMs = run.ms; r.maxCase = JSON.stringify(c).slice(0, 400); }
         r.maxWallMs = Math.max(r.maxWallMs, run.wallMs);
+        r.maxCliMs = Math.max(r.maxCliMs, run.cliMs ?? run.ms);
         r.maxHeapGrowth = Math.max(r.maxHeapGrowth, run.heapGrowth);
         if (run.retimed) r.retimed++;
         const key = `${run.target}:${run.outcome}`;
@@ -148,7 +129,8 @@ async function workerMain(): Promise<void> {
       } catch (e) {
         const bug = e instanceof FuzzBug ? e : new FuzzBug('harness', String(e));
         const report: BugReport = { index, signature: bug.signature, message: bug.message.slice(0, 2000), fuzzCase: JSON.stringify(c) };
-        if (o.save && !r.bugs.some((b) => b.signature === bug.signature)) {
+        // One saved (minimized) case per signature: a known cause found again is counted, not saved again.
+        if (o.save && !r.bugs.some((b) => b.signature === bug.signature) && !alreadySaved(bug.signature)) {
           const small = await minimize(c, bug.signature, ctx, 200, () => beat(index));
           report.fuzzCase = JSON.stringify(small);
           report.saved = saveRegression(small, bug, corpus, o.seed).file;
@@ -157,14 +139,20 @@ async function workerMain(): Promise<void> {
       }
       if (o.cliEvery > 0 && index % o.cliEvery === 0) {
         beat(index);
-        const run = cliRun(c, ctx, cliDir);
-        if (run) {
+        let out: ReturnType<typeof cliRunCase> | undefined;
+        try {
+          out = cliRunCase(c, ctx, cliDir, index / o.cliEvery);
+        } catch (e) {
+          r.cli.problems.push(`case ${index}: the CLI run could not be set up: ${String(e).slice(0, 300)}`);
+        }
+        if (out) {
+          const { run, problems } = out;
           r.cli.runs++;
           r.cli.maxMs = Math.max(r.cli.maxMs, run.ms);
           r.cli.maxRssKb = Math.max(r.cli.maxRssKb, run.rssKb ?? 0);
           const code = String(run.status ?? run.signal);
           r.cli.exitCodes[code] = (r.cli.exitCodes[code] ?? 0) + 1;
-          for (const p of cliProblems(run, 10_000)) r.cli.problems.push(`case ${index}: ${p}`);
+          for (const p of problems) r.cli.problems.push(`case ${index} (${out.command}): ${p}`);
         }
       }
     }
@@ -183,7 +171,7 @@ async function main(): Promise<void> {
   console.log(`btfcheck fuzz: ${o.runs} cases, seed ${o.seed}, ${o.jobs} workers, ${o.real} real modules, CLI every ${o.cliEvery}, budget ${CASE_BUDGET_MS} ms/case`);
   const t0 = Date.now();
   const total = {
-    cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxWallMs: 0, maxHeapGrowth: 0, retimed: 0, outcomes: {} as Record<string, number>, exitCodes: {} as Record<string, number>,
+    cases: 0, totalMs: 0, maxMs: 0, maxCase: '', maxCliMs: 0, maxWallMs: 0, maxHeapGrowth: 0, retimed: 0, outcomes: {} as Record<string, number>, exitCodes: {} as Record<string, number>,
     bugs: [] as BugReport[], cli: { runs: 0, maxMs: 0, maxRssKb: 0, exitCodes: {} as Record<string, number>, problems: [] as string[] },
     peakRss: 0,
   };
@@ -234,7 +222,7 @@ async function main(): Promise<void> {
         corpusForReplay ??= loadCorpus({ realModules: o.real });
         const c = chunkCases(corpusForReplay, o, chunk)[index - chunk * o.chunk];
         const report: BugReport = { index, signature: why, message: why, fuzzCase: JSON.stringify(c) };
-        if (o.save) report.saved = saveRegression(c, new FuzzBug(why, ''), corpusForReplay, o.seed).file;
+        if (o.save && !alreadySaved(why)) report.saved = saveRegression(c, new FuzzBug(why, ''), corpusForReplay, o.seed).file;
         total.bugs.push(report);
         total.cases += 1;
         console.log(`BUG case ${index}: ${why}: ${JSON.stringify(c).slice(0, 300)}`);
@@ -254,9 +242,10 @@ async function main(): Promise<void> {
         const wall = Date.now() - t0 - Atomics.load(current, 1);
         const cpuStart = Atomics.load(current, 2);
         const cpuNow = tid && cpuStart >= 0 ? threadCpuMs(`/proc/self/task/${tid}/stat`) : null;
-        if (cpuNow !== null ? cpuNow - cpuStart > o.hangMs : wall > 20 * o.hangMs) {
+        // Wall time as well: a decoder waiting on a thread pool uses no CPU of this thread.
+        if ((cpuNow !== null && cpuNow - cpuStart > o.hangMs) || wall > 20 * o.hangMs) {
           void worker.terminate();
-          lost(`hang: case still running after ${o.hangMs} ms of CPU time`);
+          lost(cpuNow !== null && cpuNow - cpuStart > o.hangMs ? `hang: case still running after ${o.hangMs} ms of CPU time` : `hang: case still running after ${20 * o.hangMs} ms of wall time`);
         }
       }, 500);
       worker.on('message', (msg: { ready: number; scratch: string } | ChunkResult) => {
@@ -273,6 +262,7 @@ async function main(): Promise<void> {
         total.maxHeapGrowth = Math.max(total.maxHeapGrowth, msg.maxHeapGrowth);
         total.retimed += msg.retimed;
         total.maxWallMs = Math.max(total.maxWallMs, msg.maxWallMs);
+        total.maxCliMs = Math.max(total.maxCliMs, msg.maxCliMs);
         add(total.outcomes, msg.outcomes);
         add(total.exitCodes, msg.exitCodes);
         total.bugs.push(...msg.bugs);
@@ -298,6 +288,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`cases            ${total.cases} in ${secs.toFixed(0)} s (${(total.cases / secs).toFixed(0)} cases/s, ${o.jobs} workers)`);
   console.log(`per case         CPU time of the thread: mean ${(total.totalMs / Math.max(1, total.cases)).toFixed(1)} ms, max ${total.maxMs.toFixed(0)} ms; max wall time ${total.maxWallMs.toFixed(0)} ms (budget ${CASE_BUDGET_MS} ms; ${total.retimed} over it once and under it when run again)`);
+  console.log(`one CLI run      max ${total.maxCliMs.toFixed(0)} ms CPU (loading and one kernel's check; a module case runs the four oracle series twice and a picked kernel)`);
   console.log(`slowest case     ${total.maxCase}`);
   console.log(`memory           peak RSS ${mib(total.peakRss)} (all workers, one process); max heap growth in one case ${mib(total.maxHeapGrowth)}`);
   console.log(`outcomes         ${JSON.stringify(total.outcomes)}`);

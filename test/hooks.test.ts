@@ -3,6 +3,11 @@
  * with kernel-install's arguments, the /etc/kernel/postinst.d script with the kernel postinst's,
  * the apt Pre-Install-Pkgs hook with .deb paths on stdin (real packages built with dpkg-deb), and
  * the DKMS POST_BUILD script in a build directory. Roots, images and modules come from samples/.
+ *
+ * The hooks fail by consequence (BTFCHECK_FAIL_ON, default unloadable): Debian 6.1 is built with
+ * CONFIG_MODULE_ALLOW_BTF_MISMATCH=y, so a rejected module still loads (without BTF) and is one
+ * line, not a failure, unless BTFCHECK_FAIL_ON=rejected; Debian 7.x is not, so it fails.
+ * Every hook runs with its own TMPDIR, which must be empty again afterwards (no scratch left).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,12 +23,18 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-hooks-'));
 
 interface Run { status: number | null; stderr: string; stdout: string; lines: string[] }
 
+let runs = 0;
 function hook(script: string, args: string[], env: Record<string, string> = {}, opts: { cwd?: string; input?: string } = {}): Run {
+  const scratch = path.join(tmp, 'TMPDIR', String(runs++));
+  fs.mkdirSync(scratch, { recursive: true });
   const r = spawnSync(path.join(HOOKS, script), args, {
     encoding: 'utf8', cwd: opts.cwd ?? tmp, input: opts.input, timeout: 120_000,
-    env: { ...process.env, BTFCHECK: `${process.execPath} ${cliPath}`, BTFCHECK_FAIL_ON: '', BTFCHECK_VERBOSE: '', ...env },
+    env: { ...process.env, BTFCHECK: `${process.execPath} ${cliPath}`, BTFCHECK_FAIL_ON: '', BTFCHECK_VERBOSE: '', BTFCHECK_TIMEOUT: '', TMPDIR: scratch, ...env },
   });
   const lines = r.stderr.split('\n').filter(Boolean);
+  // The hook's scratch directory is gone, and no message names it.
+  expect(fs.readdirSync(scratch)).toEqual([]);
+  expect(r.stderr).not.toContain(scratch);
   return { status: r.status, stderr: r.stderr, stdout: r.stdout, lines };
 }
 
@@ -65,18 +76,34 @@ describe('kernel-install plugin (50-btfcheck.install)', () => {
     expect(v.lines).toEqual([`btfcheck: ${OLD}: 12 modules fit base ${path.join(root, 'boot', `vmlinuz-${OLD}`)}`]);
   });
 
-  it('add: an image from another build: one line per module, exit 1; BTFCHECK_FAIL_ON=never: exit 0', () => {
+  it('add: an image from another build: one line per module; 6.1 loads them without BTF, so exit 0 unless BTFCHECK_FAIL_ON=rejected', () => {
     const root = systemRoot('ki-bad', OLD, OLD, NEW);
     const image = path.join(root, 'boot', `vmlinuz-${OLD}`);
     const r = hook('50-btfcheck.install', ['add', OLD, '/boot/efi/entry', image], { BTFCHECK_ROOT: root });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(0);
     expect(r.lines).toHaveLength(12);
     for (const l of r.lines) expect(l).toMatch(PROBLEM(OLD));
-    expect(r.lines.filter((l) => l.includes('BTF rejected')).length).toBe(10);
+    expect(r.lines.filter((l) => l.includes('BTF rejected, errno -22 (the module loads without BTF)')).length).toBe(10);
     expect(r.lines.some((l) => /ata_piix .*kernel says ".*Invalid name"/.test(l))).toBe(true);
+    const rejected = hook('50-btfcheck.install', ['add', OLD, '/boot/efi/entry', image], { BTFCHECK_ROOT: root, BTFCHECK_FAIL_ON: 'rejected' });
+    expect(rejected.status).toBe(1);
+    expect(rejected.lines).toEqual(r.lines);
     const never = hook('50-btfcheck.install', ['add', OLD, '/boot/efi/entry', image], { BTFCHECK_ROOT: root, BTFCHECK_FAIL_ON: 'never' });
     expect(never.status).toBe(0);
     expect(never.lines).toEqual(r.lines);
+    // The kernel without ALLOW_BTF_MISMATCH refuses the modules: the default fails.
+    fs.writeFileSync(path.join(root, 'boot', `config-${OLD}`), 'CONFIG_DEBUG_INFO_BTF_MODULES=y\n# CONFIG_MODULE_ALLOW_BTF_MISMATCH is not set\n');
+    const strict = hook('50-btfcheck.install', ['add', OLD, '/boot/efi/entry', image], { BTFCHECK_ROOT: root });
+    expect(strict.status).toBe(1);
+    expect(strict.lines.filter((l) => l.includes('(the module will not load)')).length).toBe(10);
+  });
+
+  it('an unknown BTFCHECK_FAIL_ON is said once and the default used', () => {
+    const root = systemRoot('ki-policy', OLD, OLD, NEW);
+    const r = hook('50-btfcheck.install', ['add', OLD, '/e', path.join(root, 'boot', `vmlinuz-${OLD}`)], { BTFCHECK_ROOT: root, BTFCHECK_FAIL_ON: 'always' });
+    expect(r.status).toBe(0);
+    expect(r.lines[0]).toBe('btfcheck: BTFCHECK_FAIL_ON=always is not one of unloadable, rejected, mismatch, never; using unloadable');
+    expect(r.lines).toHaveLength(13);
   });
 
   it('silent mismatches fail only with BTFCHECK_FAIL_ON=mismatch', () => {
@@ -105,7 +132,7 @@ describe('kernel postinst.d hook (zy-btfcheck)', () => {
     const ok = systemRoot('pi-ok', NEW, NEW, NEW);
     expect(hook('zy-btfcheck', [NEW], { BTFCHECK_ROOT: ok })).toMatchObject({ status: 0, stderr: '' });
     const bad = systemRoot('pi-bad', NEW, NEW, OLD);
-    const r = hook('zy-btfcheck', [NEW, path.join(bad, 'boot', `vmlinuz-${NEW}`)], { BTFCHECK_ROOT: bad });
+    const r = hook('zy-btfcheck', [NEW, path.join(bad, 'boot', `vmlinuz-${NEW}`)], { BTFCHECK_ROOT: bad, BTFCHECK_FAIL_ON: 'rejected' });
     expect(r.status).toBe(1);
     expect(r.lines).toHaveLength(12);
     for (const l of r.lines) expect(l).toMatch(PROBLEM(NEW));
@@ -141,12 +168,29 @@ describe('apt Pre-Install-Pkgs hook (btfcheck-apt-preinstall)', () => {
     expect(hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${other}\n${good}\n` })).toMatchObject({ status: 0, stderr: '' });
   });
 
-  it('a package whose image and modules come from different builds: one line per module, exit 1', () => {
+  it('a package whose image and modules come from different builds: one line per module naming the package file and the path it installs', () => {
     const bad = kernelDeb('linux-image-bad', NEW, OLD, NEW);
-    const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${bad}\n` });
+    const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot, BTFCHECK_FAIL_ON: 'rejected' }, { input: `${bad}\n` });
     expect(r.status).toBe(1);
     expect(r.lines).toHaveLength(12);
     for (const l of r.lines) expect(l).toMatch(PROBLEM(NEW));
+    expect(r.lines).toContainEqual(expect.stringMatching(new RegExp(`^btfcheck: ${NEW}: ata_piix \\(linux-image-bad\\.deb:/lib/modules/${NEW}/kernel/drivers/ata/ata_piix\\.ko\\): BTF rejected, errno -22 \\(the module loads without BTF\\)`)));
+    // 6.1 loads them without BTF: the default policy reports and passes.
+    const dflt = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${bad}\n` });
+    expect(dflt.status).toBe(0);
+    expect(dflt.lines).toEqual(r.lines);
+  });
+
+  it('a .deb dpkg-deb cannot read: one line naming it, the other packages still checked, exit 0', () => {
+    const broken = path.join(tmp, 'debs', 'broken_1_all.deb');
+    fs.mkdirSync(path.dirname(broken), { recursive: true });
+    fs.writeFileSync(broken, 'not a debian package');
+    const good = kernelDeb('linux-image-good2', OLD, OLD, OLD);
+    const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot, BTFCHECK_VERBOSE: '1' }, { input: `${broken}\n${good}\n` });
+    expect(r.status).toBe(0);
+    expect(r.lines).toHaveLength(2);
+    expect(r.lines[0]).toMatch(/^btfcheck: broken_1_all\.deb: cannot read it \(.+\); not checked$/);
+    expect(r.lines[1]).toBe(`btfcheck: ${OLD}: 12 modules fit base linux-image-good2.deb:/boot/vmlinuz-${OLD}`);
   });
 
   it('a modules-only package is checked against the image installed in /boot', () => {
@@ -154,10 +198,11 @@ describe('apt Pre-Install-Pkgs hook (btfcheck-apt-preinstall)', () => {
     const root = path.join(tmp, 'apt-installed');
     fs.mkdirSync(path.join(root, 'boot'), { recursive: true });
     fs.copyFileSync(sample(OLD, 'vmlinux.btf.xz'), path.join(root, 'boot', `vmlinuz-${OLD}`));
-    const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: root }, { input: `${mods}\n` });
+    const r = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: root, BTFCHECK_FAIL_ON: 'rejected' }, { input: `${mods}\n` });
     expect(r.status).toBe(1);
     expect(r.lines.length).toBeGreaterThan(5);
     for (const l of r.lines) expect(l).toMatch(PROBLEM(OLD));
+    for (const l of r.lines) expect(l).toMatch(new RegExp(`\\(linux-modules-extra\\.deb:/lib/modules/${OLD}/kernel/`));
     // Without any image for that release there is nothing to check against: said once, not fatal.
     const none = hook('btfcheck-apt-preinstall', [], { BTFCHECK_ROOT: emptyRoot }, { input: `${mods}\n` });
     expect(none.status).toBe(0);
@@ -175,15 +220,44 @@ describe('DKMS POST_BUILD (btfcheck-dkms-post-build)', () => {
   const root = path.join(tmp, 'dkms-root');
   fs.mkdirSync(path.join(root, 'boot'), { recursive: true });
   fs.copyFileSync(sample(OLD, 'vmlinux.btf.xz'), path.join(root, 'boot', `vmlinuz-${OLD}`));
+  fs.copyFileSync(sample(OLD, 'config'), path.join(root, 'boot', `config-${OLD}`));
+  // The headers' vmlinux, reached as kbuild does through lib/modules/<release>/build (an absolute
+  // link, followed inside the root).
+  fs.mkdirSync(path.join(root, 'usr', 'src', `linux-headers-${OLD}`), { recursive: true });
+  fs.copyFileSync(sample(OLD, 'vmlinux.btf.xz'), path.join(root, 'usr', 'src', `linux-headers-${OLD}`, 'vmlinux'));
+  fs.mkdirSync(path.join(root, 'lib', 'modules', OLD), { recursive: true });
+  fs.symlinkSync(`/usr/src/linux-headers-${OLD}`, path.join(root, 'lib', 'modules', OLD, 'build'));
 
-  it('a module built against the kernel\'s own base passes; one built against another is rejected, exit 1', () => {
+  it('a module built against the kernel\'s own base passes; one built against another is rejected (6.1 loads it without BTF: exit 1 only with BTFCHECK_FAIL_ON=rejected)', () => {
     const good = buildDir('dkms-good', sample(OLD, 'lib', 'modules', OLD, 'kernel', 'drivers', 'md', 'dm-verity.ko'));
     expect(hook('btfcheck-dkms-post-build', [OLD], { BTFCHECK_ROOT: root, module: 'dm-verity' }, { cwd: good })).toMatchObject({ status: 0, stderr: '' });
     const bad = buildDir('dkms-bad', sample(NEW, 'lib', 'modules', NEW, 'kernel', 'drivers', 'md', 'dm-verity.ko'));
-    const r = hook('btfcheck-dkms-post-build', [OLD], { BTFCHECK_ROOT: root, module: 'dm-verity' }, { cwd: bad });
+    const r = hook('btfcheck-dkms-post-build', [OLD], { BTFCHECK_ROOT: root, module: 'dm-verity', BTFCHECK_FAIL_ON: 'rejected' }, { cwd: bad });
     expect(r.status).toBe(1);
     expect(r.lines).toHaveLength(1);
-    expect(r.lines[0]).toMatch(/^btfcheck: dkms dm-verity 6\.1\.0-47-cloud-amd64: dm_verity \(dm-verity\.ko\): BTF rejected, errno -22/);
+    expect(r.lines[0]).toMatch(/^btfcheck: dkms dm-verity 6\.1\.0-47-cloud-amd64: dm_verity \(dm-verity\.ko\): BTF rejected, errno -22 \(the module loads without BTF\)/);
+    const dflt = hook('btfcheck-dkms-post-build', [OLD], { BTFCHECK_ROOT: root, module: 'dm-verity' }, { cwd: bad });
+    expect(dflt.status).toBe(0);
+    expect(dflt.lines).toEqual(r.lines);
+  });
+
+  it('without $module the label is <module>/<version> from DKMS\'s build directory', () => {
+    const dir = path.join(tmp, 'var-lib-dkms', 'dm-verity', '1.0', 'build');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(sample(NEW, 'lib', 'modules', NEW, 'kernel', 'drivers', 'md', 'dm-verity.ko'), path.join(dir, 'dm-verity.ko'));
+    const r = hook('btfcheck-dkms-post-build', [OLD], { BTFCHECK_ROOT: root, module: '' }, { cwd: dir });
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]).toMatch(/^btfcheck: dkms dm-verity\/1\.0 6\.1\.0-47-cloud-amd64: dm_verity \(dm-verity\.ko\): BTF rejected/);
+  });
+
+  it('no headers vmlinux to compare: one line saying where it was looked for; a module without BTF needs none', () => {
+    const bare = path.join(tmp, 'dkms-root-bare');
+    fs.mkdirSync(path.join(bare, 'boot'), { recursive: true });
+    fs.copyFileSync(sample(OLD, 'vmlinux.btf.xz'), path.join(bare, 'boot', `vmlinuz-${OLD}`));
+    const good = buildDir('dkms-good-bare', sample(OLD, 'lib', 'modules', OLD, 'kernel', 'drivers', 'md', 'dm-verity.ko'));
+    const r = hook('btfcheck-dkms-post-build', [OLD], { BTFCHECK_ROOT: bare, module: 'dm-verity' }, { cwd: good });
+    expect(r.status).toBe(0);
+    expect(r.lines).toEqual([`btfcheck: dkms dm-verity ${OLD}: the headers' BTF is not compared with the kernel's: no vmlinux at ${bare}/lib/modules/${OLD}/build/vmlinux or ${bare}/usr/src/linux-headers-${OLD}/vmlinux`]);
   });
 
   it('without a kernel version it explains its usage and does not fail the build', () => {
@@ -340,19 +414,78 @@ describe('Debian 7.x layout (usr/lib/modules/<release>/vmlinuz, config, kernel/,
     });
   });
 
-  it('DKMS POST_BUILD: the base is usr/lib/modules/<release>/vmlinuz; a module built against 7.2.12 is rejected', () => {
-    const { root } = systemRoot7('7-dkms', R13, R13, R13);
-    const build = (name: string, ko: string): string => {
+  describe('DKMS POST_BUILD on 7.x: the headers\' BTF-only vmlinux and .BTF.base relocation', { timeout: 60_000 }, () => {
+    const R12_DKMS = path.join(repoRoot, 'test', 'fixtures', 'oracle', 'dkms-modules', R12);
+    const R13_DKMS = path.join(repoRoot, 'test', 'fixtures', 'oracle', 'dkms-modules', R13);
+    // Three of the six (test/real/hooks.test.ts runs all six on the real images).
+    const DKMS = ['acpi_call', 'dkms_test', 'vhba'];
+    const build = (name: string, ...kos: string[]): string => {
       const dir = path.join(tmp, name, 'build');
       fs.mkdirSync(dir, { recursive: true });
-      fs.copyFileSync(ko, path.join(dir, path.basename(ko)));
+      for (const ko of kos) fs.copyFileSync(ko, path.join(dir, path.basename(ko)));
       return dir;
     };
-    const good = build('7-dkms-good', path.join(tree7(R13), 'kernel', 'drivers', 'md', 'dm-zero.ko.xz'));
-    expect(hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'dm-zero' }, { cwd: good })).toMatchObject({ status: 0, stderr: '' });
-    const r = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'dm-zero' }, { cwd: build('7-dkms-bad', dmZero12) });
-    expect(r.status).toBe(1);
-    expect(r.lines).toHaveLength(1);
-    expect(r.lines[0]).toMatch(new RegExp(`^btfcheck: dkms dm-zero ${escape(R13)}: dm_zero \\(dm-zero\\.ko\\.xz\\): BTF rejected, errno -22 \\(the module will not load\\)`));
+    /** 7.2.13 installed, with linux-headers-<release>'s vmlinux simulated by `headersOf`'s raw BTF. */
+    const rootWithHeaders = (name: string, headersOf: string | null): string => {
+      const { root } = systemRoot7(name, R13, R13, R13);
+      if (headersOf) {
+        const dir = path.join(root, 'usr', 'src', `linux-headers-${R13}`);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.copyFileSync(sample(headersOf, 'vmlinux.btf.xz'), path.join(dir, 'vmlinux'));
+      }
+      return root;
+    };
+    const FUTEX = (m: string) => new RegExp(`^btfcheck: dkms ${m} ${escape(R13)}: ${m} \\(${m}\\.ko\\): BTF rejected, errno -22 \\(the module will not load\\): kernel says "distilled base BTF type 'futex_mm_data' \\[\\d+\\] is not mapped to base BTF id"`);
+
+    it('the real DKMS modules built with 7.2.13\'s headers pass for 7.2.13, silently', () => {
+      const root = rootWithHeaders('7-dkms-ok', R13);
+      for (const m of DKMS) {
+        const r = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: m }, { cwd: build(`7-dkms-ok-${m}`, path.join(R13_DKMS, `${m}.ko`)) });
+        expect(r, m).toMatchObject({ status: 0, stderr: '' });
+      }
+    });
+
+    it('built with 7.2.12\'s headers for a 7.2.13 target: the headers line, then the module with the kernel\'s futex_mm_data line; exit 1', () => {
+      const root = rootWithHeaders('7-dkms-12', R12);
+      for (const m of DKMS) {
+        const r = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: m }, { cwd: build(`7-dkms-12-${m}`, path.join(R12_DKMS, `${m}.ko`)) });
+        expect(r.status, m).toBe(1);
+        expect(r.lines, m).toHaveLength(2);
+        expect(r.lines[0]).toBe(`btfcheck: dkms ${m} ${R13}: the headers' BTF (${root}/usr/src/linux-headers-${R13}/vmlinux: sha256 d17e5eb3ccb4bd1b, 119551 types) is not the kernel's (${root}/usr/lib/modules/${R13}/vmlinuz: sha256 66d40f12f4a29865, 118488 types): modules built with these headers are built against another base; install the headers of this very kernel build`);
+        expect(r.lines[1]).toMatch(FUTEX(m));
+      }
+    });
+
+    it('right headers, a module left from 7.2.12: the futex_mm_data line alone; BTFCHECK_FAIL_ON=never reports and passes', () => {
+      const root = rootWithHeaders('7-dkms-stale', R13);
+      const dir = build('7-dkms-stale', path.join(R12_DKMS, 'vhba.ko'));
+      const r = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'vhba' }, { cwd: dir });
+      expect(r.status).toBe(1);
+      expect(r.lines).toHaveLength(1);
+      expect(r.lines[0]).toMatch(FUTEX('vhba'));
+      const never = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'vhba', BTFCHECK_FAIL_ON: 'never' }, { cwd: dir });
+      expect(never.status).toBe(0);
+      expect(never.lines).toEqual(r.lines);
+    });
+
+    it('headers of another build alone (the module relocates) fail only with BTFCHECK_FAIL_ON=mismatch', () => {
+      const root = rootWithHeaders('7-dkms-hdr', R12);
+      const dir = build('7-dkms-hdr', path.join(R13_DKMS, 'vhba.ko'));
+      const r = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'vhba' }, { cwd: dir });
+      expect(r.status).toBe(0);
+      expect(r.lines).toHaveLength(1);
+      expect(r.lines[0]).toMatch(/: the headers' BTF \(.*\) is not the kernel's \(/);
+      expect(hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'vhba', BTFCHECK_FAIL_ON: 'mismatch' }, { cwd: dir }).status).toBe(1);
+    });
+
+    it('a native module (no .BTF.base) built against 7.2.12 is rejected with the kernel\'s BPF: line', () => {
+      const root = rootWithHeaders('7-dkms-native', R13);
+      const good = build('7-dkms-good', path.join(tree7(R13), 'kernel', 'drivers', 'md', 'dm-zero.ko.xz'));
+      expect(hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'dm-zero' }, { cwd: good })).toMatchObject({ status: 0, stderr: '' });
+      const r = hook('btfcheck-dkms-post-build', [R13], { BTFCHECK_ROOT: root, module: 'dm-zero' }, { cwd: build('7-dkms-bad', dmZero12) });
+      expect(r.status).toBe(1);
+      expect(r.lines).toHaveLength(1);
+      expect(r.lines[0]).toMatch(new RegExp(`^btfcheck: dkms dm-zero ${escape(R13)}: dm_zero \\(dm-zero\\.ko\\.xz\\): BTF rejected, errno -22 \\(the module will not load\\): kernel says "`));
+    });
   });
 });

@@ -2,15 +2,17 @@
  * Seeds for the fuzzer: real modules and bases (samples/, and the real-kernel cache when asked),
  * hand-built hostile BTF, compressed fixtures, and real kernel log lines. Loaded once per process.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { xz } from '@napi-rs/lzma';
 import { nodeXzDecoder } from '../../cmd/io/index.js';
 import { maybeDecompress } from '../../lib/compress/index.js';
+import { xxh64 } from '../../lib/compress/xxhash64.js';
 import { addEveryKind, BtfBuilder, smallBase } from '../helpers/btf-builder.js';
 import { buildElf, ET_EXEC, latin1Bytes, thisModule } from '../helpers/elf-builder.js';
-import { ABIS, kernelsRoot } from '../helpers/kernels.js';
+import { ABIS, ABIS_7, buildLayout, kernelsRoot } from '../helpers/kernels.js';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 const SAMPLES = path.join(REPO, 'samples');
@@ -112,9 +114,13 @@ export function bzImage(payload: Uint8Array, kernelVersion: string): Uint8Array 
   return out;
 }
 
-/** A zstd frame of raw (stored) blocks: reaches the zstd walker and decoder without a zstd encoder. */
-export function zstdStored(data: Uint8Array): Uint8Array {
-  const parts: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0xa0]; // FHD: single segment, 4-byte content size
+/**
+ * A zstd frame of raw (stored) blocks: reaches the zstd walker and decoder without a zstd encoder.
+ * With `checksum` (as the zstd tool writes by default) the frame ends with the low 32 bits of the
+ * content's XXH64, so any changed byte is caught.
+ */
+export function zstdStored(data: Uint8Array, checksum = true): Uint8Array {
+  const parts: number[] = [0x28, 0xb5, 0x2f, 0xfd, checksum ? 0xa4 : 0xa0]; // FHD: single segment, 4-byte content size, checksum flag
   const size = data.length;
   parts.push(size & 0xff, (size >>> 8) & 0xff, (size >>> 16) & 0xff, (size >>> 24) & 0xff);
   const out: Uint8Array[] = [Uint8Array.from(parts)];
@@ -126,6 +132,10 @@ export function zstdStored(data: Uint8Array): Uint8Array {
     out.push(Uint8Array.from([h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff]), data.subarray(at, at + n));
     at += n;
   } while (at < size);
+  if (checksum) {
+    const low = xxh64(data)[1];
+    out.push(Uint8Array.from([low & 0xff, (low >>> 8) & 0xff, (low >>> 16) & 0xff, low >>> 24]));
+  }
   const total = out.reduce((s, p) => s + p.length, 0);
   const joined = new Uint8Array(total);
   let w = 0;
@@ -133,15 +143,34 @@ export function zstdStored(data: Uint8Array): Uint8Array {
   return joined;
 }
 
-export type Container = 'none' | 'gzip' | 'xz' | 'zstd';
-export const CONTAINERS: Container[] = ['none', 'gzip', 'xz', 'zstd'];
+/**
+ * 'xz' is what kbuild writes (the xz tool, --check=crc32), 'zstd' has a content checksum (as the
+ * zstd tool writes by default); 'xz-nock' (@napi-rs/lzma: check type None) and 'zstd-nock' have
+ * no check, so nothing can catch a changed byte of their content.
+ */
+export type Container = 'none' | 'gzip' | 'xz' | 'zstd' | 'xz-nock' | 'zstd-nock';
+export const CONTAINERS: Container[] = ['none', 'gzip', 'xz', 'zstd', 'xz-nock', 'zstd-nock'];
+/** Containers whose integrity check covers every byte of the content (CRC32, XXH64, xz's check). */
+export const CHECKED_CONTAINERS: Container[] = ['gzip', 'xz', 'zstd'];
+export const CONTAINER_EXT: Record<Container, string> = { none: '', gzip: '.gz', xz: '.xz', zstd: '.zst', 'xz-nock': '.xz', 'zstd-nock': '.zst' };
+
+const HAS_XZ_TOOL = spawnSync('xz', ['--version']).status === 0;
 
 export function wrap(bytes: Uint8Array, c: Container): Uint8Array {
   switch (c) {
     case 'none': return bytes;
     case 'gzip': return new Uint8Array(gzipSync(bytes, { level: 1 }));
-    case 'xz': { const o = xz.compressSync(bytes); return new Uint8Array(o.buffer, o.byteOffset, o.byteLength); }
+    case 'xz': {
+      if (HAS_XZ_TOOL) {
+        const r = spawnSync('xz', ['--check=crc32', '--lzma2=dict=1MiB', '-1', '-c', '-q'], { input: bytes, maxBuffer: 1 << 30 });
+        if (r.status === 0) return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
+      }
+      const o = xz.compressSync(bytes);
+      return new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
+    }
+    case 'xz-nock': { const o = xz.compressSync(bytes); return new Uint8Array(o.buffer, o.byteOffset, o.byteLength); }
     case 'zstd': return zstdStored(bytes);
+    case 'zstd-nock': return zstdStored(bytes, false);
   }
 }
 
@@ -166,20 +195,27 @@ export function loadCorpus(options: { realModules?: number } = {}): Corpus {
   // A 6.12-style module with a (tiny) distilled base section.
   modules.push({ name: 'built-distilled.ko', bytes: moduleElf('dist_mod', built, [{ name: '.BTF.base', data: smallRaw }]), base: 'small' });
 
-  for (const abi of ABIS) {
+  // The 6.x samples (lib/modules/<abi>) and the 7.x ones (usr/lib/modules/<abi>).
+  for (const abi of [...ABIS, ...ABIS_7]) {
     const xzBase = path.join(SAMPLES, abi, 'vmlinux.btf.xz');
     if (!fs.existsSync(xzBase)) continue;
     bases.set(abi, { key: abi, raw: decompress(new Uint8Array(fs.readFileSync(xzBase))) });
-    for (const f of walk(path.join(SAMPLES, abi, 'lib'), /\.ko(\.xz)?$/)) {
+    for (const f of walk(path.join(SAMPLES, abi, path.dirname(buildLayout(abi).modules)), /\.ko(\.xz)?$/)) {
       const raw = new Uint8Array(fs.readFileSync(f));
       modules.push({ name: path.basename(f).replace(/\.xz$/, ''), bytes: decompress(raw), base: abi });
       if (f.endsWith('.xz') && files.filter((x) => x.name.endsWith('.xz')).length < 4) files.push({ name: path.basename(f), bytes: raw, kind: 'module', base: abi });
     }
   }
   if (options.realModules && fs.existsSync(kernelsRoot())) {
-    for (const abi of ABIS) {
-      const list = walk(path.join(kernelsRoot(), abi, 'lib', 'modules'), /\.ko(\.xz)?$/);
-      const n = Math.min(list.length, Math.ceil(options.realModules / ABIS.length));
+    // Real modules of every cached build (6.x lib/modules, 7.x usr/lib/modules); a build without
+    // a base in samples/ (7.3.4) gets the cache's raw BTF.
+    const abis = [...ABIS, ...ABIS_7];
+    for (const abi of abis) {
+      const cachedBase = path.join(kernelsRoot(), abi, 'vmlinux.btf');
+      if (!bases.has(abi) && fs.existsSync(cachedBase)) bases.set(abi, { key: abi, raw: new Uint8Array(fs.readFileSync(cachedBase)) });
+      if (!bases.has(abi)) continue;
+      const list = walk(path.join(kernelsRoot(), abi, buildLayout(abi).modules), /\.ko(\.xz)?$/);
+      const n = Math.min(list.length, Math.ceil(options.realModules / abis.length));
       for (let i = 0; i < n; i++) {
         const f = list[Math.floor((i * list.length) / n)];
         modules.push({ name: path.basename(f).replace(/\.xz$/, ''), bytes: decompress(new Uint8Array(fs.readFileSync(f))), base: abi });

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { extraSize } from '../../lib/btf/kinds.js';
 import { BtfBuilder, HeaderOverrides } from '../helpers/btf-builder.js';
-import { EDGE_U32 } from './mutate.js';
+import { EDGE_U32, HDR_LENS, infoWord, layoutLen, layoutSkew, relayoutBtf } from './mutate.js';
 
 /** A reference: relative to the first own id (wrapped into a small range), or an absolute value. */
 export type Ref = { rel: number } | { abs: number };
@@ -40,6 +40,8 @@ export interface BtfSpec {
   /** Bytes appended to the string section after the last NUL (a string without its NUL). */
   unterminated: number[];
   header: HeaderOverrides;
+  /** 7.1+: rewritten with a 32-byte header and a layout section (mutate.ts relayoutBtf); absent in old cases. */
+  layout?: { order: number; len: number; hdrLen: number; skew: number } | null;
 }
 
 const edge = fc.constantFrom(...EDGE_U32);
@@ -51,8 +53,9 @@ const size = fc.record({ size: fc.oneof(fc.constantFrom(0, 1, 2, 4, 8, 16, 24, 6
 const word = fc.oneof(ref, size);
 
 const typeSpec: fc.Arbitrary<TypeSpec> = fc.record({
-  kind: fc.oneof({ weight: 10, arbitrary: fc.integer({ min: 1, max: 19 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 31 }) }),
-  vlen: fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(0xffff, 0x8000, 255, 256) }),
+  // 7.2+ reads 7-bit kinds and 24-bit vlen: kinds past 31 and vlen past 0xffff are new shapes.
+  kind: fc.oneof({ weight: 10, arbitrary: fc.integer({ min: 1, max: 19 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 31 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 127 }) }),
+  vlen: fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(0xffff, 0x8000, 255, 256) }, { weight: 1, arbitrary: fc.constantFrom(0x10000, 0x10001, 0x800000, 0xffffff) }),
   kflag: fc.boolean(),
   name: fc.oneof({ weight: 6, arbitrary: fc.record({ str: fc.nat({ max: 20 }) }) }, { weight: 1, arbitrary: fc.record({ abs: fc.oneof(edge, fc.nat({ max: 64 })) }) }),
   sizeOrType: word,
@@ -78,12 +81,16 @@ export const btfSpecArb: fc.Arbitrary<BtfSpec> = fc.record({
     kinds: fc.array(fc.constantFrom(2, 8, 9, 10, 11, 18), { minLength: 1, maxLength: 3 }),
     cyclic: fc.boolean(),
   }), { freq: 4 }),
-  unterminated: fc.oneof({ weight: 5, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.integer({ min: 1, max: 255 }), { minLength: 1, maxLength: 16 }) }),
+  unterminated: fc.oneof({ weight: 5, arbitrary: fc.constant([] as number[]) }, { weight: 1, arbitrary: fc.array(fc.integer({ min: 1, max: 255 }), { minLength: 1, maxLength: 16 }) }),
   header: fc.oneof(
     { weight: 6, arbitrary: fc.constant({}) },
     { weight: 1, arbitrary: fc.record({ hdrLen: edge, typeOff: edge, typeLen: edge, strOff: edge, strLen: edge, flags: fc.nat({ max: 255 }), version: fc.nat({ max: 255 }) }, { requiredKeys: [] }) },
   ),
+  layout: fc.option(fc.record({ order: fc.nat({ max: 5 }), len: layoutLen, hdrLen: fc.nat({ max: HDR_LENS.length - 1 }), skew: layoutSkew }), { freq: 4 }),
 });
+
+/** Records past this many bytes are not written out for a huge (24-bit) vlen: only the words given. */
+const MAX_EXACT_EXTRA = 1 << 20;
 
 /** Builds the spec's raw BTF; `baseBuilder` is the base a split spec continues from. */
 export function buildBtf(spec: BtfSpec, baseBuilder: BtfBuilder): Uint8Array {
@@ -102,13 +109,15 @@ export function buildBtf(spec: BtfSpec, baseBuilder: BtfBuilder): Uint8Array {
     const need = extraSize(t.kind, t.vlen);
     const words = t.extra.words.map(resolve);
     let extra: number[];
-    if (t.extra.exact && need >= 0) {
+    if (t.extra.exact && need >= 0 && need <= MAX_EXACT_EXTRA) {
       extra = [];
       for (let i = 0; i < need / 4; i++) extra.push(words.length ? words[i % words.length] : 0);
     } else {
       extra = words;
     }
-    b.add({ nameOff, kind: t.kind, vlen: t.vlen, kflag: t.kflag, sizeOrType: resolve(t.sizeOrType), extra });
+    // The builder writes 5-bit kinds and 16-bit vlen: the whole info word for the wider ones.
+    const info = t.kind > 31 || t.vlen > 0xffff ? infoWord(t.kind, t.vlen, t.kflag) : undefined;
+    b.add({ nameOff, kind: t.kind, vlen: t.vlen, kflag: t.kflag, sizeOrType: resolve(t.sizeOrType), extra, info });
   }
   if (spec.chain) {
     const start = b.nextId;
@@ -128,5 +137,5 @@ export function buildBtf(spec: BtfSpec, baseBuilder: BtfBuilder): Uint8Array {
   if (h.flags !== undefined) raw[3] = h.flags & 0xff;
   const fields: Array<[number | undefined, number]> = [[h.hdrLen, 4], [h.typeOff, 8], [h.typeLen, 12], [h.strOff, 16], [h.strLen, 20]];
   for (const [value, at] of fields) if (value !== undefined) v.setUint32(at, value >>> 0, true);
-  return raw;
+  return spec.layout ? relayoutBtf(raw, spec.layout) : raw;
 }
