@@ -22,8 +22,8 @@ import { toJson } from '../../lib/report/model.js';
 import { errorMessage, EXIT_ERROR, EXIT_FAIL, EXIT_OK, printError, UsageError, writeOut } from '../common.js';
 import { loadBase, LoadedBase, LoadedModule, loadModule, nodeXzDecoder, readWholeFile, TEXT_INPUT_MAX, walkModulePaths } from '../io/index.js';
 import {
-  Archive, archiveKindOf, archiveModules, KernelFiles, loadBasesIsolated, makeScratch, openArchive, openArchiveChecked, packagesInDirectory, readKernelFiles,
-  writeUnder,
+  Archive, archiveKindOf, archiveModules, ExtractedKernelFiles, extractKernelFilesIsolated, loadBasesIsolated, makeScratch, openArchive,
+  openArchiveChecked, packagesInDirectory,
 } from '../io/archives.js';
 import { maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
 import { KernelReport, resolveKernelSettings } from '../kernel-settings.js';
@@ -330,26 +330,17 @@ async function resolveSide(label: 'old' | 'new', given: string[], modules: strin
   // Packages only: their kernel files into a scratch root, found there as in an unpacked root.
   const root = nodePath.join(scratch, label);
   fs.mkdirSync(root, { mode: 0o700 });
-  let files: KernelFiles;
+  let files: ExtractedKernelFiles;
   try {
-    files = await readKernelFiles(archives);
+    files = await extractKernelFilesIsolated(archives.map((a) => a.file), root);
   } catch (e) {
     throw new UsageError(errorMessage(e));
   }
   let headersVmlinux: string | undefined;
-  for (const f of files.found) {
-    const shown = memberName(f.archive, f.path);
-    let written: string;
-    try {
-      written = writeUnder(root, f.path, f.data);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // the same path in two packages: the first one
-      throw new UsageError(`${shown}: ${errorMessage(e)}`);
-    }
-    names.set(written, shown);
-    if (f.role === 'headers-vmlinux' && !headersVmlinux) headersVmlinux = written;
+  for (const f of files.files) {
+    names.set(f.written, memberName(f.archive, f.path));
+    if (f.role === 'headers-vmlinux' && !headersVmlinux) headersVmlinux = f.written;
   }
-  files.found.length = 0; // the bytes are on disk now
   for (const release of files.moduleReleases) {
     if (release) fs.mkdirSync(nodePath.join(root, 'usr', 'lib', 'modules', release), { recursive: true, mode: 0o700 });
   }
@@ -363,7 +354,7 @@ async function resolveSide(label: 'old' | 'new', given: string[], modules: strin
     pkgRoot = resolvePackageRoot(root);
   } catch (e) {
     const what = archives.map((a) => a.file).join(', ');
-    throw new UsageError(`--${label} ${what}: ${files.found.length || files.moduleReleases.size
+    throw new UsageError(`--${label} ${what}: ${files.files.length || files.moduleReleases.length
       ? 'no kernel image (boot/vmlinuz-*, usr/lib/modules/*/vmlinuz) or headers vmlinux (usr/src/linux-headers-*/vmlinux) in these packages; add the package that holds it (Debian 7.x: linux-binary-<release>) or pass a base file'
       : names.show(errorMessage(e))}`);
   }

@@ -639,64 +639,118 @@ interface IsolatedBase {
   format: LoadedBase['format'];
 }
 
-/**
- * Loads bases on a short-lived worker thread and hands back only their BTF. Decoding a vmlinuz
- * leaves memory behind that the process cannot give back while it runs (the WebAssembly zstd
- * decoder's heap only grows; the decoded image's pages); on a worker, all of it goes when the
- * thread ends, before `abi` compares the bases and checks two trees. Only from the built bundle
- * (a worker runs JavaScript); elsewhere, and if the worker cannot start, in this thread.
- */
-export async function loadBasesIsolated(paths: string[]): Promise<Array<LoadedBase | Error>> {
-  const self = import.meta.url;
-  if (!self.endsWith('.js') || process.env.BTFCHECK_NO_BASE_WORKER) return loadBasesHere(paths);
-  const { Worker } = await import('node:worker_threads');
-  let worker;
-  try {
-    worker = new Worker(new URL(self), { workerData: { btfcheckLoadBases: paths } });
-  } catch {
-    return loadBasesHere(paths);
-  }
-  const got = await new Promise<Array<IsolatedBase | { error: string }>>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`base loader thread exited with ${code}`)));
-  }).finally(() => worker.terminate());
-  const { Btf } = await import('../../lib/btf/btf.js');
-  return got.map((b) => ('error' in b ? new InputError(b.error) : { ...b, btf: Btf.parseBase(b.raw) }));
+/** The kernel files of some packages written under a scratch root, as extractKernelFiles reports them. */
+export interface ExtractedKernelFiles {
+  files: Array<{ archive: string; path: string; role: Role; release: string | null; written: string }>;
+  moduleReleases: Array<string | null>;
 }
 
-async function loadBasesHere(paths: string[]): Promise<Array<LoadedBase | Error>> {
-  const out: Array<LoadedBase | Error> = [];
-  for (const p of paths) {
+/**
+ * Reads the kernel files of packages (readKernelFiles) and writes each under `root` at its path
+ * inside; a path two packages both hold is written once (the first). Throws InputError naming the
+ * package.
+ */
+export async function extractKernelFiles(paths: string[], root: string): Promise<ExtractedKernelFiles> {
+  const archives: Archive[] = [];
+  try {
+    for (const p of paths) archives.push(await openArchiveChecked(p));
+    const found = await readKernelFiles(archives);
+    const out: ExtractedKernelFiles = { files: [], moduleReleases: [...found.moduleReleases] };
+    for (const f of found.found) {
+      try {
+        out.files.push({ archive: f.archive, path: f.path, role: f.role, release: f.release, written: writeUnder(root, f.path, f.data) });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw e instanceof InputError ? new InputError(`${memberName(f.archive, f.path)}: ${e.message}`) : e;
+      }
+    }
+    return out;
+  } finally {
+    for (const a of archives) a.close();
+  }
+}
+
+// ---- work on a short-lived worker thread ----
+
+/**
+ * Decoding a vmlinuz or a package's xz blocks leaves memory behind that the process cannot give
+ * back while it runs (the WebAssembly zstd decoder's heap only grows; freed decoder buffers stay
+ * with the allocator). On a worker, all of it goes when the thread ends, before `abi` compares the
+ * bases and checks two trees. Only from the built bundle (a worker runs JavaScript); elsewhere, and
+ * if the worker cannot start, in this thread.
+ */
+type Task = { task: 'bases'; paths: string[] } | { task: 'kernel-files'; paths: string[]; root: string };
+type Reply = { ok: unknown } | { error: string; input: boolean };
+
+async function runTask(t: Task): Promise<unknown> {
+  if (t.task === 'kernel-files') return extractKernelFiles(t.paths, t.root);
+  const out: Array<IsolatedBase | { error: string }> = [];
+  for (const p of t.paths) {
     try {
-      out.push(await loadBase(p));
+      const b = await loadBase(p);
+      out.push({ file: b.file, raw: b.raw.slice(), sha256: b.sha256, release: b.release, version: b.version, format: b.format });
     } catch (e) {
-      out.push(e instanceof Error ? e : new Error(String(e)));
+      out.push({ error: e instanceof InputError ? e.message : `internal error: ${(e as Error)?.message ?? e}` });
     }
   }
   return out;
 }
 
-/** The worker's side: load each base, send back its raw BTF (transferred, not copied) or its error. */
-async function serveBaseLoads(): Promise<void> {
-  const { parentPort, workerData } = await import('node:worker_threads');
-  const paths = (workerData as { btfcheckLoadBases: string[] }).btfcheckLoadBases;
-  const out: Array<IsolatedBase | { error: string }> = [];
-  const transfer: ArrayBuffer[] = [];
-  for (const p of paths) {
-    try {
-      const b = await loadBase(p);
-      const raw = b.raw.slice();
-      transfer.push(raw.buffer as ArrayBuffer);
-      out.push({ file: b.file, raw, sha256: b.sha256, release: b.release, version: b.version, format: b.format });
-    } catch (e) {
-      out.push({ error: e instanceof InputError ? e.message : `internal error: ${(e as Error)?.message ?? e}` });
-    }
+async function isolated(t: Task): Promise<unknown> {
+  const self = import.meta.url;
+  if (!self.endsWith('.js') || process.env.BTFCHECK_NO_WORKER) return runTask(t);
+  const { Worker } = await import('node:worker_threads');
+  let worker;
+  try {
+    // A small young generation: the worker's garbage (decoded pieces) is collected as it goes.
+    worker = new Worker(new URL(self), { workerData: { btfcheckTask: t }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+  } catch {
+    return runTask(t);
   }
-  parentPort!.postMessage(out, transfer);
+  const reply = await new Promise<Reply>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`worker thread exited with ${code}`)));
+  }).finally(() => worker.terminate());
+  if ('error' in reply) throw reply.input ? new InputError(reply.error) : new Error(reply.error);
+  return reply.ok;
+}
+
+interface IsolatedBase {
+  file: string;
+  raw: Uint8Array;
+  sha256: string;
+  release?: string;
+  version?: string;
+  format: LoadedBase['format'];
+}
+
+/** Loads bases on a short-lived worker thread (see isolated) and hands back only their BTF. */
+export async function loadBasesIsolated(paths: string[]): Promise<Array<LoadedBase | Error>> {
+  const got = (await isolated({ task: 'bases', paths })) as Array<IsolatedBase | { error: string }>;
+  const { Btf } = await import('../../lib/btf/btf.js');
+  return got.map((b) => ('error' in b ? new InputError(b.error) : { ...b, btf: Btf.parseBase(b.raw) }));
+}
+
+/** extractKernelFiles on a short-lived worker thread (see isolated). */
+export async function extractKernelFilesIsolated(paths: string[], root: string): Promise<ExtractedKernelFiles> {
+  return (await isolated({ task: 'kernel-files', paths, root })) as ExtractedKernelFiles;
+}
+
+/** The worker's side: run the task, post its result (base BTF transferred, not copied) or its error. */
+async function serveTask(t: Task): Promise<void> {
+  const { parentPort } = await import('node:worker_threads');
+  try {
+    const ok = await runTask(t);
+    const transfer = t.task === 'bases' ? (ok as Array<IsolatedBase | { error: string }>).flatMap((b) => ('raw' in b ? [b.raw.buffer as ArrayBuffer] : [])) : [];
+    parentPort!.postMessage({ ok } satisfies Reply, transfer);
+  } catch (e) {
+    parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e), input: e instanceof InputError } satisfies Reply);
+  }
 }
 
 void (async () => {
   const { isMainThread, workerData } = await import('node:worker_threads');
-  if (!isMainThread && (workerData as { btfcheckLoadBases?: unknown } | null)?.btfcheckLoadBases) await serveBaseLoads();
+  const task = (workerData as { btfcheckTask?: Task } | null)?.btfcheckTask;
+  if (!isMainThread && task) await serveTask(task);
 })();
