@@ -198,3 +198,48 @@ describe('check and abi on packages and images built from the samples', () => {
     expect(r.stderr).toContain(`btfcheck: ${bad}: `);
   });
 });
+
+describe('hostile packages and images (in-process)', () => {
+  it('mutated .deb, RPM and initramfs bytes end in entries or one InputError, never another exception or a hang', async () => {
+    const fc = (await import('fast-check')).default;
+    const { openArchive, archiveKindOf, loadModuleBytes } = await import('../cmd/io/archives.js');
+    const { InputError } = await import('../lib/errors.js');
+    const mods = filesUnder(sample(R13, 'usr', 'lib', 'modules', R13, 'kernel'), `usr/lib/modules/${R13}/kernel`).slice(0, 2);
+    const seeds: Array<[string, Uint8Array]> = [
+      ['seed.deb', await buildDeb({ name: 'm', version: '1', files: mods, compression: 'xz' })],
+      ['seed-gz.deb', await buildDeb({ name: 'm', version: '1', files: mods, compression: 'gzip', md5sums: false })],
+      ['seed.rpm', buildRpmPackage({ name: 'k', version: '1', release: '1', files: mods, compression: 'zstd' })],
+      ['initrd.img-seed', buildInitramfs(mods, 'zstd')],
+    ];
+    const file = path.join(tmp, 'fuzz');
+    let runs = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 0, max: seeds.length - 1 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+      fc.option(fc.nat(), { nil: undefined }),
+      async (which, flips, cut) => {
+        runs++;
+        const [name, seed] = seeds[which];
+        const bytes = seed.slice(0, cut === undefined ? seed.length : 1 + (cut % seed.length));
+        for (const [at, v] of flips) bytes[at % bytes.length] = v;
+        const p = `${file}-${name}`;
+        fs.writeFileSync(p, bytes);
+        const kind = archiveKindOf(p);
+        if (!kind) return;
+        try {
+          const a = await openArchive(p, kind);
+          try {
+            for await (const e of a.entries(() => true)) {
+              if (/\.ko/.test(e.path)) await loadModuleBytes(`${p}!${e.path}`, e.data).catch((err) => { if (!(err instanceof InputError)) throw err; });
+            }
+          } finally {
+            a.close();
+          }
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+        }
+      },
+    ), { numRuns: Number(process.env.ARCHIVE_FUZZ_RUNS ?? 300), seed: Number(process.env.FUZZ_SEED ?? 42) });
+    expect(runs).toBe(Number(process.env.ARCHIVE_FUZZ_RUNS ?? 300));
+  }, 120_000);
+});
