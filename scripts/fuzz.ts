@@ -189,7 +189,8 @@ async function main(): Promise<void> {
       // The worker is this file, loaded through tsx's loader (a worker does not inherit it).
       const boot = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
       const worker = new Worker(boot, {
-        eval: true, workerData: { options: o, slots },
+        // epoch: the run's start, so the watchdog can tell how long the current case has run.
+        eval: true, workerData: { options: o, slots, epoch: t0 },
         resourceLimits: { maxOldGenerationSizeMb: o.heapMb },
       });
       running++;
