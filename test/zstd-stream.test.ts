@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeZstdDecoder, zstdStreamDecoder } from '../cmd/io/zstd.js';
+import { nodeZstdDecoder, zstddecGeneratorDecoder, zstdStreamDecoder } from '../cmd/io/zstd.js';
 import { decompressAs, loadDecoders } from '../lib/compress/index.js';
 import { DecodeBudget, DEFAULT_LIMITS } from '../lib/compress/limits.js';
 import { decodeStream, ZstdStreamDecoder } from '../lib/compress/stream.js';
@@ -41,6 +41,7 @@ async function decode(zstd: ZstdStreamDecoder, input: Uint8Array, stopAfter = In
 const decoders: Array<[string, () => Promise<ZstdStreamDecoder | undefined>]> = [
   ['the default (node:zlib where it has zstd, else WebAssembly)', zstdStreamDecoder],
   ['node:zlib', async () => nodeZstdDecoder()],
+  ['zstddec\'s own generator (the fallback should zstddec not hand over its module)', zstddecGeneratorDecoder],
 ];
 
 describe.each(decoders)('%s', (_name, get) => {
@@ -91,7 +92,19 @@ describe.each(decoders)('%s', (_name, get) => {
   });
 });
 
-it('node:zlib is used exactly where this node has zstd', async () => {
+it('node:zlib is used exactly where this node has zstd, else zstddec\'s module driven directly', async () => {
   const has = typeof (await import('node:zlib') as unknown as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
   expect((await zstdStreamDecoder()).name).toBe(has ? 'node:zlib' : 'zstddec (WebAssembly)');
+  expect(typeof globalThis.fetch).toBe('function'); // put back after zstddec's init
+});
+
+it('the direct decoder frees its context however a stream ends: memory stays flat over many streams', async (ctx) => {
+  const zstd = await zstdStreamDecoder();
+  if (zstd.name !== 'zstddec (WebAssembly)') return ctx.skip();
+  const before = process.memoryUsage().external;
+  for (let i = 0; i < 200; i++) {
+    await decode(zstd, ctr, 1).catch(() => undefined); // stopped early
+    await decode(zstd, flip(ctr, 1000, 0x10)).catch(() => undefined); // failed
+  }
+  expect(process.memoryUsage().external - before).toBeLessThan(64 << 20);
 });

@@ -1,9 +1,9 @@
 /**
  * The streaming zstd decoder lib/compress/stream.ts takes (lib/ stays free of Node APIs): node's
  * own zlib where it has zstd (node >= 22.15 / 23.8: native, as fast as `zstd -dc`), else zstddec's
- * WebAssembly build of the reference decoder (zstd 1.5.7; no compiling at install, ~3x slower than
- * native, 20x faster than the pure-JS fzstd). Both stream: output goes to the sink 128 KiB at a
- * time, so a 60 MB vmlinux is never held whole; both verify the frames' content checksums.
+ * WebAssembly build of the reference decoder (zstd 1.5.7; no compiling at install, ~2.5x slower
+ * than native, ~10x faster than the pure-JS fzstd). Both stream: output goes to the sink 128 KiB to
+ * 1 MiB at a time, so a 60 MB vmlinux is never held whole; both verify the content checksums.
  * Loaded on first use: only zstd bases pay for it.
  */
 import zlib from 'node:zlib';
@@ -62,21 +62,123 @@ export function nodeZstdDecoder(): ZstdStreamDecoder | undefined {
 
 interface ZstddecStream {
   init(): Promise<void>;
+  _init(result: { instance: { exports: unknown } }): void;
   decodeStreaming(arrays: Iterable<Uint8Array>): Generator<Uint8Array>;
 }
 
+/** What zstddec's WebAssembly module exports (the reference decoder's streaming API). */
+interface ZstdExports {
+  memory: { buffer: ArrayBuffer };
+  malloc(n: number): number;
+  free(p: number): void;
+  ZSTD_createDCtx(): number;
+  ZSTD_freeDCtx(dctx: number): number;
+  ZSTD_decompressStream(dctx: number, output: number, input: number): number;
+}
+
+/** zstd's error codes (zstd_errors.h) that corrupt or unusual data can give, as words. */
+const ZSTD_ERRORS: Record<number, string> = {
+  10: 'unknown frame magic', 12: 'unsupported frame version', 14: 'unsupported frame parameters',
+  16: 'the frame needs a window larger than 128 MiB', 20: 'corrupted data', 22: 'checksum mismatch',
+  24: 'bad literals header', 30: 'corrupted dictionary', 32: 'wrong dictionary', 44: 'table log too large',
+  46: 'max symbol value too large', 48: 'max symbol value too small', 64: 'out of memory',
+  72: 'wrong source size', 80: 'no progress (output full)', 82: 'no progress (input empty)',
+};
+
+/** In and out buffers in WebAssembly memory: 1 MiB each, reused for the whole stream. */
+const IO = 1 << 20;
+
 /**
- * zstddec's streaming decoder (ZSTD_decompressStream in WebAssembly). Its generator has no way to
- * report a decoding error: on one, the decoder makes no more progress and the generator yields
- * empty outputs forever. Pieces are fed one at a time (the frames split before their checksums,
- * by lib/), so a run of empty outputs names the piece that failed.
+ * Drives zstddec's WebAssembly module directly: one decoder context per stream, freed however the
+ * stream ends; output handed to the sink as a view of the module's memory (no copy, no garbage);
+ * zstd's own error codes (a checksum mismatch is named as one).
+ */
+function directDecoder(ex: ZstdExports): ZstdStreamDecoder {
+  return {
+    name: 'zstddec (WebAssembly)',
+    async decode(pieces: Uint8Array[], sink: Sink) {
+      const dctx = ex.ZSTD_createDCtx();
+      const inBuf = ex.malloc(IO);
+      const outBuf = ex.malloc(IO);
+      const inStruct = ex.malloc(12); // ZSTD_inBuffer / ZSTD_outBuffer: pointer, size, pos (wasm32)
+      const outStruct = ex.malloc(12);
+      try {
+        if (!dctx || !inBuf || !outBuf || !inStruct || !outStruct) throw new ZstdStreamError('out of memory', 0);
+        let pending = 0; // zstd's hint: non-zero while a frame is not complete
+        for (let k = 0; k < pieces.length; k++) {
+          const piece = pieces[k];
+          for (let at = 0; at < piece.length; at += IO) {
+            const n = Math.min(IO, piece.length - at);
+            new Uint8Array(ex.memory.buffer, inBuf, n).set(piece.subarray(at, at + n));
+            let v = new DataView(ex.memory.buffer);
+            v.setUint32(inStruct, inBuf, true); v.setUint32(inStruct + 4, n, true); v.setUint32(inStruct + 8, 0, true);
+            for (let idle = 0; ;) {
+              v.setUint32(outStruct, outBuf, true); v.setUint32(outStruct + 4, IO, true); v.setUint32(outStruct + 8, 0, true);
+              const r = ex.ZSTD_decompressStream(dctx, outStruct, inStruct) >>> 0;
+              v = new DataView(ex.memory.buffer); // the call may have grown the memory
+              if (r > 0xffffffff - 120) {
+                const code = 0x100000000 - r;
+                throw new ZstdStreamError(ZSTD_ERRORS[code] ?? `zstd error ${code}`, k);
+              }
+              pending = r;
+              const produced = v.getUint32(outStruct + 8, true);
+              const consumed = v.getUint32(inStruct + 8, true);
+              if (produced && sink(new Uint8Array(ex.memory.buffer, outBuf, produced)) === false) return;
+              // Done with this input once it is used up and the output was not full (all flushed).
+              if (consumed >= n && produced < IO) break;
+              if (produced === 0 && ++idle > STALL) throw new ZstdStreamError('the decoder made no progress', k);
+            }
+          }
+        }
+        if (pending !== 0) throw new ZstdStreamError('truncated data (the last frame is not complete)', pieces.length - 1);
+      } finally {
+        if (dctx) ex.ZSTD_freeDCtx(dctx);
+        for (const p of [inBuf, outBuf, inStruct, outStruct]) if (p) ex.free(p);
+      }
+    },
+  };
+}
+
+/**
+ * zstddec's streaming decoder: its WebAssembly module driven directly (directDecoder), the module
+ * taken from zstddec's public `_init` hook. Should a later zstddec not hand it over, its own
+ * generator serves (see generatorDecoder).
  */
 async function wasmDecoder(): Promise<ZstdStreamDecoder> {
   const { ZSTDDecoder } = (await import('zstddec/stream')) as { ZSTDDecoder: new () => ZstddecStream };
   const decoder = new ZSTDDecoder();
-  await decoder.init();
+  let exports: Partial<ZstdExports> | undefined;
+  const init = decoder._init;
+  decoder._init = (result) => {
+    exports = result.instance.exports as Partial<ZstdExports>;
+    init.call(decoder, result);
+  };
+  // Without fetch, zstddec instantiates from its bytes directly instead of through a data: URL
+  // (which loads node's fetch implementation, ~15 ms); fetch is put back before anything else runs.
+  const g = globalThis as { fetch?: unknown };
+  const fetchWas = Object.getOwnPropertyDescriptor(g, 'fetch');
+  let ready: Promise<void>;
+  try {
+    if (fetchWas?.configurable) Object.defineProperty(g, 'fetch', { value: undefined, configurable: true, writable: true });
+    ready = decoder.init();
+  } finally {
+    if (fetchWas?.configurable) Object.defineProperty(g, 'fetch', fetchWas);
+  }
+  await ready;
+  const ex = exports;
+  if (ex?.memory && ex.malloc && ex.free && ex.ZSTD_createDCtx && ex.ZSTD_freeDCtx && ex.ZSTD_decompressStream) return directDecoder(ex as ZstdExports);
+  return generatorDecoder(decoder);
+}
+
+/**
+ * zstddec's own generator. It has no way to report a decoding error: on one, the decoder makes no
+ * more progress and the generator yields empty outputs forever. Pieces are fed one at a time (the
+ * frames split before their checksums, by lib/), so a run of empty outputs names the piece that
+ * failed.
+ */
+function generatorDecoder(decoder: ZstddecStream): ZstdStreamDecoder {
   return {
-    name: 'zstddec (WebAssembly)',
+    name: 'zstddec (WebAssembly, generator)',
     async decode(pieces: Uint8Array[], sink: Sink) {
       let piece = -1;
       function* feed() {
@@ -91,27 +193,33 @@ async function wasmDecoder(): Promise<ZstdStreamDecoder> {
       // refused the data, or threw) leaves it to the WebAssembly heap, bounded by the budget.
       try {
         for (;;) {
-        let r: IteratorResult<Uint8Array>;
-        try {
-          r = gen.next();
-        } catch (e) {
-          throw new ZstdStreamError((e as Error).message, Math.min(piece, pieces.length - 1));
-        }
-        if (r.done) return;
-        if (r.value.length === 0) {
-          if (++idle >= STALL) {
-            throw new ZstdStreamError('the decoder stopped on corrupt data', piece);
+          let r: IteratorResult<Uint8Array>;
+          try {
+            r = gen.next();
+          } catch (e) {
+            throw new ZstdStreamError((e as Error).message, Math.min(piece, pieces.length - 1));
           }
-          continue;
-        }
-        idle = 0;
-        if (sink(r.value) === false) return;
+          if (r.done) return;
+          if (r.value.length === 0) {
+            if (++idle >= STALL) throw new ZstdStreamError('the decoder stopped on corrupt data', piece);
+            continue;
+          }
+          idle = 0;
+          if (sink(r.value) === false) return;
         }
       } finally {
         gen.return(undefined);
       }
     },
   };
+}
+
+/** For tests: the generator-driven decoder, as used when zstddec does not hand over its module. */
+export async function zstddecGeneratorDecoder(): Promise<ZstdStreamDecoder> {
+  const { ZSTDDecoder } = (await import('zstddec/stream')) as { ZSTDDecoder: new () => ZstddecStream };
+  const decoder = new ZSTDDecoder();
+  await decoder.init();
+  return generatorDecoder(decoder);
 }
 
 let cached: Promise<ZstdStreamDecoder> | undefined;
