@@ -35,8 +35,8 @@ export interface BaseStreamOptions extends Omit<StreamOptions, 'sizeHint'> {
 
 /** Bytes before the section table kept on the way (.shstrtab sits just before it). */
 const LOOKBEHIND = 1 << 20;
-/** Largest section header table accepted (a million 64-byte entries). */
-const MAX_SECTION_TABLE = 64 << 20;
+/** Largest section header table accepted: 16 MiB (a vmlinux has fewer than a hundred sections). */
+const MAX_SECTION_TABLE = 16 << 20;
 /** BTF-magic candidates followed at once, and banner candidates kept. */
 const MAX_BTF_CANDIDATES = 4;
 const MAX_BANNERS = 16;
@@ -80,6 +80,7 @@ class BaseCapture {
   private table?: { bits: 32 | 64; le: boolean; shoff: number; shentsize: number; shnum: number; shstrndx: number; capture: Capture };
   private last = new Uint8Array(0);
   private candidates = 0;
+  private candidateBytes = 0;
 
   constructor(private readonly opts: { maxBtf: number; maxPayload: number; wantRelease: boolean; allowRaw: boolean; what: string }) {}
 
@@ -174,6 +175,7 @@ class BaseCapture {
     if (shentsize < minEnt) throw new InputError(`bad section header size ${shentsize} (want at least ${minEnt})`);
     // Extended numbering keeps the count in section 0: take that entry first, then the rest.
     const size = Math.max(1, shnum) * shentsize;
+    if (size > MAX_SECTION_TABLE) throw new InputError(`section header table of ${formatSize(size)} (${shnum} x ${shentsize} bytes) is implausible for a vmlinux`);
     if (shoff + size > this.opts.maxPayload) {
       throw new InputError(`ELF section header table (at ${shoff}) lies past the ${formatSize(this.opts.maxPayload)} limit on decompressed size`);
     }
@@ -232,6 +234,10 @@ class BaseCapture {
       this.candidates--;
       const end = btfExtent(c.buf!);
       if (end <= c.end - c.start || end > this.opts.maxBtf || this.candidates >= MAX_BTF_CANDIDATES) return;
+      // Candidates together keep at most twice the BTF limit; past it, one that turns out to be
+      // .BTF is read by the second pass.
+      if (this.candidateBytes + end > 2 * this.opts.maxBtf) return;
+      this.candidateBytes += end;
       // Follow it to its declared end; the bytes so far are in this capture.
       const full: Capture = { start: c.start, end: c.start + end, got: c.got, kind: 'btf', buf: new Uint8Array(end) };
       full.buf!.set(c.buf!);
@@ -333,7 +339,14 @@ class BaseCapture {
       throw new InputError(`not an ELF file: only ${total} bytes`);
     }
     if (this.mode === 'btf') {
-      if (!this.btfBuf) throw new InputError(`raw BTF is ${this.btfHeadGot} bytes, shorter than its header`);
+      if (!this.btfBuf) {
+        // Shorter than 32 bytes: a 24-byte header and what follows it, as it is.
+        if (this.btfHeadGot < 24) throw new InputError(`raw BTF is ${this.btfHeadGot} bytes, shorter than its header`);
+        const raw = this.btfHead!.subarray(0, this.btfHeadGot);
+        const end = btfExtent(raw);
+        if (raw.length > end) throw new InputError(`raw BTF has ${raw.length - end} trailing byte${raw.length - end === 1 ? '' : 's'} after its sections (the header says they end at ${end} of ${total})`);
+        return { base: { kind: 'btf', raw, compression: 'zstd' } };
+      }
       if (this.trailing) {
         throw new InputError(`raw BTF has ${this.trailing} trailing byte${this.trailing === 1 ? '' : 's'} after its sections (the header says they end at ${this.btfEnd} of ${total})`);
       }

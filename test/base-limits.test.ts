@@ -167,6 +167,9 @@ beforeAll(() => {
   // An ELF header whose section table lies at 160 MiB, then zeros with noise (passes the ratio).
   const noisyGz = new Uint8Array(gzipSync(noisyMiB(7), { level: 1 }));
   files.gzipElfZeros = tmp('elf-then-zeros.gz', concat(new Uint8Array(gzipSync(elfHeader(160 * MiB))), repeat(noisyGz, 160)));
+  // The same, with eight BTF headers (each declaring 60 MiB) after the ELF header: the capture of
+  // .BTF candidates is bounded too.
+  files.gzipElfBtfs = tmp('elf-btf-headers-then-zeros.gz', concat(new Uint8Array(gzipSync(concat(elfHeader(160 * MiB), repeat(concat(btfHeader(30 * MiB, 30 * MiB), new Uint8Array(40)), 8)))), repeat(noisyGz, 160)));
   files.xzZeros = tmp('zeros-1GiB.btf.xz', repeat(xz64, 16));
   files.xzBtfZeros = tmp('btf-then-zeros.btf.xz', concat(new Uint8Array(xz.compressSync(concat(btfHeader(2048, 2048), new Uint8Array(4096)))), repeat(xz64, 16)));
   files.zstdZeros = tmp('zeros-1GiB.btf.zst', zstdZeros(new Uint8Array(0), 8192));
@@ -199,6 +202,7 @@ describe('hostile bases: one line, exit 2, within 5 s and 512 MiB', () => {
     ['gzip of a raw BTF header (4 KiB) followed by 1 GiB of zeros', 'gzipBtfZeros', /raw BTF is followed by over 1\.0 MiB of trailing bytes|limit/],
     ['gzip of a raw BTF header declaring 900 MiB', 'gzipBtfHuge', /raw BTF declares 900\.0 MiB .*over the 64\.0 MiB limit/],
     ['gzip of an ELF header (section table at 160 MiB) and 160 MiB of near-zeros', 'gzipElfZeros', /no \.BTF section|section|limit/],
+    ['gzip of an ELF header, eight BTF headers declaring 60 MiB each, and 160 MiB of near-zeros', 'gzipElfBtfs', /section header table .* runs past the end/],
     ['xz of 1 GiB of zeros', 'xzZeros', /xz data holds 1\.0 GiB, over the 256\.0 MiB limit/],
     ['xz of a raw BTF header followed by 1 GiB of zeros', 'xzBtfZeros', /xz data holds 1\.0 GiB, over the 256\.0 MiB limit/],
     ['zstd of 1 GiB of zeros', 'zstdZeros', /zstd data may produce 1\.0 GiB, over the 256\.0 MiB limit/],
@@ -244,6 +248,12 @@ describe('the limits are options', () => {
     const f = tmp('small2.btf', raw);
     expect(expectRefused(f, { BTFCHECK_BASE_TIME_LIMIT: 'soon' }, ['fingerprint', f])).toBe('BTFCHECK_BASE_TIME_LIMIT=soon is not a time (20, 20s, 1500ms)');
   });
+});
+
+it('a raw BTF shorter than 32 bytes (a header and an empty string section) still loads compressed', async () => {
+  const tiny = concat(btfHeader(0, 1), new Uint8Array(1));
+  const b = await loadBase(tmp('tiny.btf.gz', new Uint8Array(gzipSync(tiny))));
+  expect(b).toMatchObject({ format: 'gzip', sha256: createHash('sha256').update(tiny).digest('hex') });
 });
 
 describe('old-protocol candidates share one budget', () => {
