@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import { ByteSource } from '../source.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../compress/crc.js';
 
 const MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const FOOTER_MAGIC = [0x59, 0x5a];
