@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// The real-kernel suite: the four Debian builds fetched by scripts/fetch-kernels.sh.
+// The real-kernel suite: the seven Debian builds (6.1, 6.12, 7.2, 7.3) fetched by scripts/fetch-kernels.sh.
 export default defineConfig({
   test: {
     setupFiles: ['test/setup.ts'],
