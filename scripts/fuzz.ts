@@ -223,7 +223,12 @@ async function main(): Promise<void> {
         corpusForReplay ??= loadCorpus({ realModules: o.real });
         const c = chunkCases(corpusForReplay, o, chunk)[index - chunk * o.chunk];
         const report: BugReport = { index, signature: why, message: why, fuzzCase: JSON.stringify(c) };
-        if (o.save && !alreadySaved(why)) report.saved = saveRegression(c, new FuzzBug(why, ''), corpusForReplay, o.seed).file;
+        try {
+          if (o.save && !alreadySaved(why)) report.saved = saveRegression(c, new FuzzBug(why, ''), corpusForReplay, o.seed).file;
+        } catch (e) {
+          // Saving must not end the run (the case itself may be what cannot be built).
+          report.message += ` (not saved: ${String(e).slice(0, 200)})`;
+        }
         total.bugs.push(report);
         total.cases += 1;
         console.log(`BUG case ${index}: ${why}: ${JSON.stringify(c).slice(0, 300)}`);

@@ -10,6 +10,7 @@
  * The contract: one `btfcheck: FILE: ...` line or a base/module that loads, within 5 s of CPU
  * (the issue's bound; the base time limit is 20 s of wall time by default) and bounded memory.
  */
+import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { xz } from '@napi-rs/lzma';
@@ -96,18 +97,32 @@ function noisyMiB(): Uint8Array {
   return b;
 }
 
-/** Compressed 1 MiB and 64 MiB pieces, made once per process. */
+const HAS_XZ_TOOL = spawnSync('xz', ['--version']).status === 0;
+
+/** xz as the tool writes it (@napi-rs/lzma stores noisy data nearly uncompressed: 1 MiB in, 1 MiB out). */
+function xzCompress(data: Uint8Array): Uint8Array {
+  if (HAS_XZ_TOOL) {
+    const r = spawnSync('xz', ['--check=crc32', '-1', '-c', '-q'], { input: data, maxBuffer: 1 << 30 });
+    if (r.status === 0) return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
+  }
+  return new Uint8Array(xz.compressSync(data));
+}
+
+/** Compressed 1 MiB and 64 MiB pieces, made once per process: a few KiB each (checked). */
 const pieces = new Map<string, Uint8Array>();
 function piece(codec: 'gzip' | 'xz', fill: 'zeros' | 'noise', mib: 1 | 64): Uint8Array {
   const key = `${codec}-${fill}-${mib}`;
   let p = pieces.get(key);
   if (!p) {
     const data = fill === 'zeros' ? new Uint8Array(mib * MiB) : repeat(noisyMiB(), mib);
-    p = codec === 'gzip' ? new Uint8Array(gzipSync(data, { level: 1 })) : new Uint8Array(xz.compressSync(data));
+    p = codec === 'gzip' ? new Uint8Array(gzipSync(data, { level: 1 })) : xzCompress(data);
     pieces.set(key, p);
   }
   return p;
 }
+
+/** A bomb is kilobytes to a few megabytes of input; more would be the generator's fault. */
+export const BOMB_MAX_BYTES = 64 << 20;
 
 /** zstd: `prefix` in a raw block, then RLE blocks of 128 KiB zeros (noise: raw blocks, at most 4 MiB). */
 function zstdPart(prefix: Uint8Array, fill: 'zeros' | 'noise', mib: number): Uint8Array {
@@ -135,10 +150,11 @@ function partBytes(p: BombPart, corpus: Corpus): { bytes: Uint8Array; size: numb
     : p.head === 'small-btf' ? small : p.head === 'small-elf' ? vmlinuxElf(small) : new Uint8Array(0);
   const size = head.length + p.mib * MiB;
   if (p.codec === 'zstd') return { bytes: zstdPart(head, p.fill, p.mib), size };
-  const compress = (b: Uint8Array): Uint8Array => (p.codec === 'gzip' ? new Uint8Array(gzipSync(b, { level: 1 })) : new Uint8Array(xz.compressSync(b)));
+  const compress = (b: Uint8Array): Uint8Array => (p.codec === 'gzip' ? new Uint8Array(gzipSync(b, { level: 1 })) : xzCompress(b));
   const out: Uint8Array[] = [];
   if (head.length) out.push(compress(head));
-  if (p.mib) out.push(p.mib >= 64 ? repeat(piece(p.codec, p.fill, 64), Math.ceil(p.mib / 64)) : repeat(piece(p.codec, p.fill, 1), p.mib));
+  // Noise in 1 MiB pieces (a 64 MiB one would be a 64 MiB input for xz's window); zeros in 64 MiB ones.
+  if (p.mib) out.push(p.mib >= 64 && p.fill === 'zeros' ? repeat(piece(p.codec, p.fill, 64), Math.ceil(p.mib / 64)) : repeat(piece(p.codec, p.fill, 1), p.mib));
   if (!out.length) out.push(compress(new Uint8Array(0)));
   return { bytes: concat(...out), size };
 }
@@ -163,6 +179,12 @@ function bzImage(payload: Uint8Array, withFields: boolean, trailer?: number): Ui
 
 /** The bytes of a bomb case. */
 export function buildBomb(c: BombCase, corpus: Corpus): Uint8Array {
+  const bytes = buildBombBytes(c, corpus);
+  if (bytes.length > BOMB_MAX_BYTES) throw new Error(`bomb generator: ${bytes.length} bytes of input for ${JSON.stringify(c).slice(0, 200)}`);
+  return bytes;
+}
+
+function buildBombBytes(c: BombCase, corpus: Corpus): Uint8Array {
   const parts = c.parts.map((p) => partBytes(p, corpus));
   if (c.wrap === 'file') return concat(...parts.map((p) => p.bytes));
   if (c.wrap === 'bz-old') {

@@ -12,7 +12,7 @@ import { readModule } from '../../lib/module.js';
 import { memorySource } from '../../lib/source.js';
 import { decodeFileName } from '../../lib/fsname.js';
 import { FuzzCase, Materialized, materialize, shrinkCandidates } from './cases.js';
-import { Corpus, REPO } from './corpus.js';
+import { Container, Corpus, REPO } from './corpus.js';
 import { runStampTarget, runTreeTarget } from './fs-targets.js';
 import { FuzzBug, Outcome, runBaseTarget, runExplainTarget, runModuleTarget, Scratch, TargetContext, TargetResult, threadCpuMs } from './targets.js';
 
@@ -99,9 +99,10 @@ export function materializeSaved(r: SavedRegression, corpus: Corpus): Materializ
   const c = r.fuzzCase;
   const nameBytes = r.nameBytes ? Uint8Array.from(r.nameBytes) : undefined;
   const k = c && 'k' in c ? c.k : undefined;
+  const inner = r.inner ? { inner: new Uint8Array(fs.readFileSync(path.join(REPO, r.inner))), container: r.container as Container } : {};
   switch (r.target) {
-    case 'module': return { target: 'module', bytes, fileName: nameBytes ? decodeFileName(nameBytes) : path.basename(r.file), base: r.base, kernel: k, nameBytes };
-    case 'base': return { target: 'base', bytes, base: r.base, abi: true, kernel: k };
+    case 'module': return { target: 'module', bytes, fileName: nameBytes ? decodeFileName(nameBytes) : path.basename(r.file), base: r.base, kernel: k, nameBytes, ...inner };
+    case 'base': return { target: 'base', bytes, base: r.base, abi: true, kernel: k, ...inner };
     case 'explain': return { target: 'explain', text: Buffer.from(bytes).toString('utf8'), base: r.base };
     case 'stamp': return c?.t === 'stamp' ? { target: 'stamp', bytes, nameBytes: nameBytes ?? Buffer.from('fuzz.ko'), base: r.base, c } : null;
     case 'tree': return c ? materialize(c, corpus) : null;
@@ -182,6 +183,9 @@ export interface SavedRegression {
   seed?: number;
   /** A module's or stamp's file name as bytes, when it was not plain (the saved file has another name). */
   nameBytes?: number[];
+  /** For a changed checksummed container: what it held (a file of its own) and which container it was. */
+  inner?: string;
+  container?: string;
 }
 
 /** Whether a saved regression (this run's or an earlier one's) has this signature already. */
@@ -204,13 +208,20 @@ export function saveRegression(c: FuzzCase, bug: FuzzBug, corpus: Corpus, seed?:
   const m = materialize(c, corpus);
   // A stamp or tree case keeps a module file (the case itself, in the sidecar, rebuilds the rest).
   const bytes = m.target === 'explain' ? Buffer.from(m.text, 'utf8') : m.target === 'tree' ? (m.entries[0]?.bytes ?? new Uint8Array(0)) : m.bytes;
-  const hash = createHash('sha256').update(bytes).update(m.target === 'stamp' || m.target === 'tree' ? JSON.stringify(c) : '').digest('hex').slice(0, 12);
+  // (A generator gone wrong can make gigabytes: hashed in part, not written.)
+  const tooBig = bytes.length > 256 << 20;
+  const hash = createHash('sha256').update(bytes.subarray(0, 256 << 20)).update(m.target === 'stamp' || m.target === 'tree' || tooBig ? JSON.stringify(c) : '').digest('hex').slice(0, 12);
   const ext = m.target === 'explain' ? 'log' : m.target === 'base' ? 'base' : 'ko';
   fs.mkdirSync(dir, { recursive: true });
   const name = `${m.target}-${hash}.${ext}`;
-  fs.writeFileSync(path.join(dir, name), bytes);
+  fs.writeFileSync(path.join(dir, name), tooBig ? new Uint8Array(0) : bytes);
   const meta: SavedRegression = { file: path.relative(REPO, path.join(dir, name)), target: m.target, base: m.base, signature: bug.signature, fuzzCase: c, seed };
   if ((m.target === 'module' || m.target === 'stamp') && m.nameBytes) meta.nameBytes = [...m.nameBytes];
+  if ((m.target === 'module' || m.target === 'base') && m.inner) {
+    fs.writeFileSync(path.join(dir, `${name}.inner`), m.inner);
+    meta.inner = path.relative(REPO, path.join(dir, `${name}.inner`));
+    meta.container = m.container;
+  }
   fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(meta, null, 1) + '\n');
   return meta;
 }

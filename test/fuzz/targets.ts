@@ -87,7 +87,8 @@ function checkVerdict(r: ModuleResult, version: string, overrides: Record<string
 /** JSON: C0 inside strings is escaped by JSON.stringify, DEL and C1 by toJson; lone surrogates as \u too. */
 const JSON_UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const TERMINAL_UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const hasControl = /[\x00-\x1f\x7f-\x9f]/;
+/** Controls that make a name hostile (TAB is allowed raw: kernel lines keep theirs, a name's TAB is the same TAB). */
+const hasControl = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 
 /**
  * Text for a terminal: no raw control character but TAB and newline, and none of `hostile`
@@ -128,7 +129,8 @@ export function xmlProblem(xml: string): string | null {
     const t = tag.exec(body);
     if (!t) return `malformed tag at ${lt}: ${JSON.stringify(body.slice(lt, lt + 80))}`;
     const [, close, name, attrs, empty] = t;
-    const names = [...attrs.matchAll(/([A-Za-z_][\w.:-]*)\s*=/g)].map((a) => a[1]);
+    // Names only, not what stands inside a value (a file name may hold "x=").
+    const names = [...attrs.matchAll(/\s+([A-Za-z_][\w.:-]*)\s*=\s*"[^"<]*"/g)].map((a) => a[1]);
     if (new Set(names).size !== names.length) return `repeated attribute in <${name}>`;
     if (close) {
       if (stack.pop() !== name) return `</${name}> closes another element`;
