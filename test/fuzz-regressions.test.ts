@@ -75,7 +75,9 @@ describe('saved fuzz regressions, through the CLI', () => {
       }
       for (const { args, json } of runs) {
         const run = runCliCase(args, 60_000);
-        expect(cliProblems(run, SPAWN_BUDGET_MS), `btfcheck ${args.join(' ')}`).toEqual([]);
+        // A known, reported bug may show in the CLI's words (stamp's "internal error"); nothing else may.
+        const problems = cliProblems(run, SPAWN_BUDGET_MS).filter((p) => !(KNOWN_BUGS[r.signature] && /crash text/.test(r.signature) && /^crash text/.test(p)));
+        expect(problems, `btfcheck ${args.join(' ')}`).toEqual([]);
         if (json && run.stdout.trim()) {
           // Every file in error has exactly one stderr line, naming it.
           const report = JSON.parse(run.stdout) as { modules: Array<{ file: string; status: string; error: string | null }> };

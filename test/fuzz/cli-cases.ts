@@ -124,7 +124,9 @@ export function cliRunCase(c: FuzzCase, ctx: FuzzContext, dir: string, n: number
           // A damaged command line instead: the contract is the exit status and the lines.
           args = argvNoise(args, Math.floor(n));
           const run = runCliCase(args);
-          const problems = outputProblems(run, args.includes('json') ? 'json' : 'text');
+          // The last --format given is the one that counts.
+          const f = args.lastIndexOf('--format');
+          const problems = outputProblems(run, f >= 0 && args[f + 1] === 'json' ? 'json' : 'text');
           if (run.status !== 0 && run.status !== 1 && run.status !== 2) problems.push(`argv ${JSON.stringify(args.slice(0, 12)).slice(0, 300)}`);
           return done(`check (argv: ${JSON.stringify(args.filter((x) => !x.startsWith('/')).slice(1)).slice(0, 120)})`, run, problems);
         }

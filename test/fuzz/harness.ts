@@ -101,7 +101,11 @@ export function materializeSaved(r: SavedRegression, corpus: Corpus): Materializ
   const k = c && 'k' in c ? c.k : undefined;
   const inner = r.inner ? { inner: new Uint8Array(fs.readFileSync(path.join(REPO, r.inner))), container: r.container as Container } : {};
   switch (r.target) {
-    case 'module': return { target: 'module', bytes, fileName: nameBytes ? decodeFileName(nameBytes) : path.basename(r.file), base: r.base, kernel: k, nameBytes, ...inner };
+    case 'module': {
+      // The module's own hostile name (struct module's), which the output checks look for.
+      const moduleName = c?.t === 'btf' && c.as === 'ko' && c.mname ? String.fromCharCode(...c.mname) : undefined;
+      return { target: 'module', bytes, fileName: nameBytes ? decodeFileName(nameBytes) : path.basename(r.file), base: r.base, kernel: k, nameBytes, moduleName, ...inner };
+    }
     case 'base': return { target: 'base', bytes, base: r.base, abi: true, kernel: k, ...inner };
     case 'explain': return { target: 'explain', text: Buffer.from(bytes).toString('utf8'), base: r.base };
     case 'stamp': return c?.t === 'stamp' ? { target: 'stamp', bytes, nameBytes: nameBytes ?? Buffer.from('fuzz.ko'), base: r.base, c } : null;
