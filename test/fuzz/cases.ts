@@ -10,6 +10,7 @@ import { CHECKED_CONTAINERS, Container, CONTAINER_EXT, CONTAINERS, Corpus, modul
 import { KernelPick, kernelPickArb } from './kernels.js';
 import { applyOps, Op, opArb, opsArb } from './mutate.js';
 import { bombArb, BombCase, buildBomb } from './bombs.js';
+import { archiveArb, ArchiveCase, ArchiveMaterial, buildArchive } from './archives.js';
 import { BtfSpec, btfSpecArb, buildBtf } from './structured.js';
 
 /**
@@ -33,6 +34,8 @@ export type FuzzCase =
   | { t: 'explain'; lines: LogLine[]; sep: string; chunk?: number; maxLine?: number; repeat?: number; k?: KernelPick }
   /** A decompression bomb or hostile kernel image under the limits (bombs.ts). */
   | BombCase
+  /** A .deb, RPM or initramfs holding modules (and a kernel image) under hostile names (archives.ts). */
+  | ArchiveCase
   /** `stamp` on a copy of a module in a scratch directory with names planted around it (fs-targets.ts). */
   | { t: 'stamp'; seed: number; container: Container; ops: Op[]; plants: Plant[]; mode: number; owner: number; xattr: boolean; breakHardLinks: boolean; force: boolean; strip: boolean; fname?: number[] }
   /** A module tree with hostile names, links, FIFOs and nesting, walked per entry (fs-targets.ts). */
@@ -75,7 +78,8 @@ export type Materialized =
   | { target: 'base'; bytes: Uint8Array; base: string; abi: boolean; kernel?: KernelPick; inner?: Uint8Array; container?: Container; budgetMs?: number }
   | { target: 'explain'; text: string; base: string; chunk?: number; maxLine?: number; kernel?: KernelPick }
   | { target: 'stamp'; bytes: Uint8Array; nameBytes: Uint8Array; base: string; c: Extract<FuzzCase, { t: 'stamp' }> }
-  | { target: 'tree'; entries: Array<TreeEntry & { bytes: Uint8Array; ext: string }>; base: string; kernel: KernelPick };
+  | { target: 'tree'; entries: Array<TreeEntry & { bytes: Uint8Array; ext: string }>; base: string; kernel: KernelPick }
+  | ({ target: 'archive'; base: string; kernel: KernelPick; kind: ArchiveCase['kind'] } & ArchiveMaterial);
 
 /**
  * Pieces of hostile names: terminal sequences (OSC title, clear screen, CSI as C1), a newline that
@@ -143,6 +147,7 @@ function caseArbs(corpus: Corpus): Record<FuzzCase['t'], fc.Arbitrary<FuzzCase>>
       repeat: fc.oneof({ weight: 8, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(100, 5000, 20000) }), k: kernelPickArb,
     }),
     bomb: bombArb,
+    archive: archiveArb(corpus, nameBytesArb),
     stamp: fc.record({
       t: fc.constant('stamp' as const), seed: elfSeed,
       container: fc.constantFrom<Container>('none', 'none', 'xz', 'gzip', 'zstd'),
@@ -184,6 +189,7 @@ export function caseArb(corpus: Corpus, only?: FuzzCase['t']): fc.Arbitrary<Fuzz
   return fc.oneof(
     { weight: 120, arbitrary: all.module }, { weight: 30, arbitrary: all.file }, { weight: 10, arbitrary: all.base }, { weight: 30, arbitrary: all.btf },
     { weight: 10, arbitrary: all.explain }, { weight: 10, arbitrary: all.stamp }, { weight: 10, arbitrary: all.tree }, { weight: 1, arbitrary: all.bomb },
+    { weight: 10, arbitrary: all.archive },
   );
 }
 
@@ -269,6 +275,8 @@ export function materialize(c: FuzzCase, corpus: Corpus): Materialized {
         chunk: c.chunk, maxLine: c.maxLine, kernel: c.k,
       };
     }
+    case 'archive':
+      return { target: 'archive', base: 'small', kernel: c.k, kind: c.kind, ...buildArchive(c, corpus) };
     case 'bomb': {
       const bytes = buildBomb(c, corpus);
       if (c.as === 'module') return { target: 'module', bytes, fileName: 'bomb.ko', base: 'small', budgetMs: BOMB_BUDGET_MS };
@@ -317,6 +325,12 @@ export function* shrinkCandidates(c: FuzzCase): Generator<FuzzCase> {
       if ((c.repeat ?? 1) > 1) yield { ...c, repeat: 1 };
       if (c.k) yield { ...c, k: undefined };
       for (const lines of dropEach(c.lines)) yield { ...c, lines };
+      break;
+    case 'archive':
+      for (const ops of dropEach(c.ops)) yield { ...c, ops };
+      for (const members of dropEach(c.members)) yield { ...c, members };
+      if (c.image) yield { ...c, image: false };
+      if (c.compression !== 'none') yield { ...c, compression: 'none' };
       break;
     case 'bomb':
       for (const parts of dropEach(c.parts)) if (parts.length) yield { ...c, parts };

@@ -190,6 +190,24 @@ export function cliRunCase(c: FuzzCase, ctx: FuzzContext, dir: string, n: number
         }
         return done(`stamp${manifest ? ' --manifest' : ''}`, run, problems);
       }
+      case 'archive': {
+        const f = path.join(work, m.fileName);
+        fs.writeFileSync(f, m.bytes);
+        const fmt = OUTPUT_FORMATS[Math.floor(n) % OUTPUT_FORMATS.length];
+        // The package as the modules to check, or (holding an image) as the base.
+        const asBase = m.image && m.kind !== 'initramfs' && Math.floor(n) % 2 === 1;
+        const mod = ctx.corpus.modules.find((x) => x.base === 'small' && x.bytes[0] === 0x7f)!;
+        const mf = path.join(work, 'small.ko');
+        fs.writeFileSync(mf, mod.bytes);
+        const run = runCliCase(['check', '--base', asBase ? f : ctx.bases.get('small')!.file, ...kernelArgs(m.kernel), '--format', fmt, asBase ? mf : f], 60_000);
+        const problems = outputProblems(run, fmt);
+        if (fmt === 'json') {
+          const report = parseReport(run);
+          if (!asBase && !m.mutated && m.members.length && report?.modules && report.modules.filter((x) => x.status !== 'error').length !== m.members.length) problems.push(`${report.modules.length} results for ${m.members.length} modules in the package`);
+          problems.push(...errorLineProblems(run, report));
+        }
+        return done(`check ${asBase ? '--base ' : ''}${m.kind} ${fmt}`, run, problems);
+      }
       case 'tree': {
         const tree = buildTree(m, work);
         try {

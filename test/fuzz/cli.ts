@@ -58,6 +58,8 @@ export function cliProblems(run: CliCase, maxMs = Infinity, limits: { cpuMs?: nu
     if (!line) continue;
     if (!line.startsWith('btfcheck: ') && !/^Try 'btfcheck( [a-z]+)? --help'\.$/.test(line)) problems.push(`stray stderr line: ${line.slice(0, 200)}`);
     if (/internal error|RangeError|TypeError|ReferenceError|Maximum call stack|malformed data \(|^\s+at /.test(line)) problems.push(`crash text: ${line.slice(0, 200)}`);
+    const named = /^btfcheck: (.+?): (.*)$/.exec(line);
+    if (named && named[2].startsWith(`${named[1]}: `)) problems.push(`the file named twice: ${line.slice(0, 200)}`);
   }
   return problems;
 }

@@ -14,7 +14,7 @@ import { decodeFileName } from '../../lib/fsname.js';
 import { FuzzCase, Materialized, materialize, shrinkCandidates } from './cases.js';
 import { Container, Corpus, REPO } from './corpus.js';
 import { runStampTarget, runTreeTarget } from './fs-targets.js';
-import { FuzzBug, Outcome, runBaseTarget, runExplainTarget, runModuleTarget, Scratch, TargetContext, TargetResult, threadCpuMs } from './targets.js';
+import { FuzzBug, Outcome, runArchiveTarget, runBaseTarget, runExplainTarget, runModuleTarget, Scratch, TargetContext, TargetResult, threadCpuMs } from './targets.js';
 
 export const REGRESSIONS_DIR = path.join(REPO, 'test', 'fixtures', 'fuzz-regressions');
 /** The acceptance bound on one case (for a module: on what one CLI run of it does). */
@@ -86,6 +86,7 @@ export async function runMaterialized(m: Materialized, ctx: FuzzContext): Promis
     }
     case 'stamp': return runStampTarget(m, base, ctx);
     case 'tree': return runTreeTarget(m, base, ctx);
+    case 'archive': return runArchiveTarget(m, base, ctx);
     case 'explain': return runExplainTarget(m, base, ctx.explainModules);
   }
 }
@@ -109,7 +110,7 @@ export function materializeSaved(r: SavedRegression, corpus: Corpus): Materializ
     case 'base': return { target: 'base', bytes, base: r.base, abi: true, kernel: k, ...inner };
     case 'explain': return { target: 'explain', text: Buffer.from(bytes).toString('utf8'), base: r.base };
     case 'stamp': return c?.t === 'stamp' ? { target: 'stamp', bytes, nameBytes: nameBytes ?? Buffer.from('fuzz.ko'), base: r.base, c } : null;
-    case 'tree': return c ? materialize(c, corpus) : null;
+    case 'tree': case 'archive': return c ? materialize(c, corpus) : null;
   }
 }
 
@@ -212,10 +213,11 @@ export function saveRegression(c: FuzzCase, bug: FuzzBug, corpus: Corpus, seed?:
   const m = materialize(c, corpus);
   // A stamp or tree case keeps a module file (the case itself, in the sidecar, rebuilds the rest).
   const bytes = m.target === 'explain' ? Buffer.from(m.text, 'utf8') : m.target === 'tree' ? (m.entries[0]?.bytes ?? new Uint8Array(0)) : m.bytes;
+  const ext0 = m.target === 'archive' ? (m.kind === 'deb' ? 'deb' : m.kind === 'rpm' ? 'rpm' : 'img') : undefined;
   // (A generator gone wrong can make gigabytes: hashed in part, not written.)
   const tooBig = bytes.length > 256 << 20;
   const hash = createHash('sha256').update(bytes.subarray(0, 256 << 20)).update(m.target === 'stamp' || m.target === 'tree' || tooBig ? JSON.stringify(c) : '').digest('hex').slice(0, 12);
-  const ext = m.target === 'explain' ? 'log' : m.target === 'base' ? 'base' : 'ko';
+  const ext = ext0 ?? (m.target === 'explain' ? 'log' : m.target === 'base' ? 'base' : 'ko');
   fs.mkdirSync(dir, { recursive: true });
   const name = `${m.target}-${hash}.${ext}`;
   fs.writeFileSync(path.join(dir, name), tooBig ? new Uint8Array(0) : bytes);

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExplainReport, renderExplainText, explainFailures } from '../../cmd/commands/explain.js';
 import { errorLine, errorMessage } from '../../cmd/common.js';
+import { checkArchiveModules, loadBaseFromArchives, loadModuleBytes } from '../../cmd/io/archives.js';
 import { loadBase, LoadedBase, loadModule } from '../../cmd/io/index.js';
 import { renderOutput, OUTPUT_FORMATS } from '../../cmd/output.js';
 import { compareBases, moduleStaysValid, shiftReason } from '../../lib/abi/index.js';
@@ -489,4 +490,69 @@ export async function runExplainTarget(m: Extract<Materialized, { target: 'expla
 /** explain's view of a picked kernel (what --kernel, --rule and --[no-]allow-btf-mismatch give it). */
 function kernelContextOf(k: KernelPick): KernelContext {
   return { version: k.version, overrides: overridesOf(k), versionFrom: '--kernel', allowBtfMismatch: k.allow, allowFrom: '--allow-btf-mismatch' };
+}
+
+/**
+ * A package or initramfs (archives.ts): `check` on it (checkArchiveModules, as run-checks does) on
+ * the picked kernel, every module inside giving a result in order and, in an archive that was not
+ * mutated, loading to the bytes it was built from; `check --base` on it when it holds an image
+ * (loadBaseFromArchives: the image that went in); the reports keep the output contract.
+ */
+export async function runArchiveTarget(m: Extract<Materialized, { target: 'archive' }>, base: LoadedBase, ctx: TargetContext): Promise<TargetResult> {
+  const file = ctx.scratch.file(m.fileName, m.bytes);
+  const expected = await Promise.all(m.members.map(async (x) => {
+    try { return (await loadModuleBytes('member.ko', x.bytes)).btf ?? null; } catch { return null; }
+  }));
+  const k = m.kernel;
+  const vm = vmlinuxParse(base, k, ctx.vmlinuxCache);
+  const kernel: KernelSettings = { version: k.version, allowBtfMismatch: k.allow, ...(k.rules.length ? { rules: overridesOf(k) } : {}), ...(vm.errno ? { vmlinuxErrno: vm.errno } : {}) };
+  let index = 0;
+  let results: ModuleResult[];
+  try {
+    results = await checkArchiveModules(file, async (f, loading) => {
+      const at = index++;
+      let loaded;
+      try {
+        loaded = await loading;
+      } catch (e) {
+        const msg = checkedErrorMessage(e, 'archive member');
+        if (!m.mutated) throw new FuzzBug('archive: a module inside does not load', `${f}: ${msg}`);
+        return errorResult(f, msg);
+      }
+      if (!m.mutated && (at >= expected.length || !sameBytes(loaded.btf, expected[at] ?? undefined))) throw new FuzzBug('archive: a module inside is not the one that went in', `${f} (#${at} of ${expected.length})`);
+      const r = checkModule(base.btf, f, loaded.name, loaded.btf, { kernel, diagnose: false, baseSha256: base.sha256 }, { distilledBase: loaded.btfBase });
+      checkVerdict(r, k.version, overridesOf(k), k.allow, vm.errno, 'archive check');
+      checkResult(r, 'archive check');
+      return r;
+    }, (f, message) => {
+      checkLine(message, 'archive error');
+      if (message.startsWith(`${f}: `)) throw new FuzzBug('archive: the message repeats the file name', message.slice(0, 300));
+      return errorResult(f, message);
+    });
+  } catch (e) {
+    if (e instanceof FuzzBug) throw e;
+    throw new FuzzBug(`archive: checkArchiveModules threw ${e instanceof Error ? e.constructor.name : typeof e}`, e instanceof Error ? `${e.message}\n${e.stack}` : String(e));
+  }
+  if (!m.mutated) {
+    const modules = results.filter((r) => r.status !== 'error');
+    if (m.members.length && (modules.length !== m.members.length || results.length !== m.members.length)) {
+      const none = results.length === 1 && /^no kernel modules/.test(results[0].error ?? '');
+      throw new FuzzBug(none ? 'archive: a package with modules reported as holding none' : 'archive: modules missing from the check of a package', `${modules.length} of ${m.members.length} checked: ${JSON.stringify(results.map((r) => [r.file, r.status, r.error]).slice(0, 4))}`);
+    }
+  }
+  let rendered = renderAll(reportOf(base, results, k.version, k.allow, kernelInfoOf(k, vm.errno ? vm : null)), 'archive report', results.map((r) => r.file));
+  if (m.image && m.kind !== 'initramfs') {
+    try {
+      const b = await loadBaseFromArchives([file]);
+      if (!m.mutated && !sameBytes(b.raw, base.raw)) throw new FuzzBug('archive: the image in the package loads as another base', `${b.raw.length} vs ${base.raw.length} bytes`);
+      rendered += b.btf.nrTypes;
+    } catch (e) {
+      if (e instanceof FuzzBug) throw e;
+      const msg = checkedErrorMessage(e, 'archive base');
+      if (!m.mutated) throw new FuzzBug('archive: the image in the package does not load', msg);
+      // The caller prints `btfcheck: FILE: message`: the message must not name the file again.
+      if (msg.startsWith(`${file}: `)) throw new FuzzBug('archive base: the message repeats the file name', msg.slice(0, 300));
+    }
+  }
+  return { outcome: results.some((r) => r.status === 'error') ? 'error' : results[0]?.status ?? 'accepted', rendered };
 }
