@@ -147,6 +147,22 @@ describe('zstd content checksum', () => {
     expect(r.stdout).not.toMatch(/accepted\b.*\n.*summary: 1 module: 1 accepted/);
     expect(r.stdout).toMatch(/summary: 1 module: 0 accepted, 0 rejected, 0 without BTF, 1 error/);
   });
+  it('a cleared Content_Checksum_flag leaves 4 bytes after the frame: refused, as zstd -t does, module and base', () => {
+    // Frame header descriptor: byte 4; bit 2 is the checksum flag. With it cleared the decoder
+    // reads no checksum, so a changed content byte would load: the 4 stray bytes must refuse it.
+    const unflagged = (b: Uint8Array): Uint8Array => { const c = Uint8Array.from(b); c[4] &= ~0x04; return c; };
+    expect(ctr[4] & 0x04).toBe(0x04);
+    expect(() => decompressAs(unflagged(ctr), 'zstd')).toThrow(/^corrupt zstd data: 4 bytes after the last frame$/);
+    const bad = tmp('unflagged.ko.zst', unflagged(ctr));
+    if (fs.existsSync('/usr/bin/zstd')) expect(toolRejects('zstd', bad)).toBe(true);
+    const r = runCli(['check', '-b', base47, '-k', '6.1', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`btfcheck: ${bad}: corrupt zstd data: 4 bytes after the last frame\n`);
+    const base = tmp('unflagged.btf.zst', unflagged(zstdRawWithChecksum(raw47)));
+    const f = runCli(['fingerprint', base]);
+    expect(f.status).toBe(2);
+    expect(f.stderr).toMatch(/4 bytes after the last frame/);
+  });
   it('a zstd-compressed base with a flipped content bit is refused, not fingerprinted', () => {
     const good = tmp('good.btf.zst', zstdRawWithChecksum(raw47));
     expect(runCli(['fingerprint', good]).status).toBe(0);

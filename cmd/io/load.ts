@@ -187,7 +187,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
     if (compression === 'bzip2' || compression === 'lzo') throw new InputError(`${compression}-compressed data is not supported (use xz, zstd, gzip or lz4)`);
     if (!compression) throw new InputError('not a vmlinux ELF, raw BTF, vmlinuz/bzImage or xz/zstd/gzip/lz4-compressed file');
     const data = readWholeFile(path, lim.maxPayload);
-    const got = await baseFromCompressed(data, compression, { ...stream, allowRaw: true });
+    const got = await baseFromCompressed(data, compression, { ...stream, allowRaw: true, wholeFile: true });
     return finishStreamed(path, got, COMPRESSION_FORMAT[compression], got.kind === 'elf' ? got.release : undefined);
   } finally {
     src.close();

@@ -53,6 +53,8 @@ export interface StreamOptions {
   limits: Pick<DecompressLimits, 'maxRatio' | 'ratioFloor'>;
   /** The exact output size when known from outside the data (a bzImage's size trailer). */
   sizeHint?: number;
+  /** The input is a whole file: nothing may follow its last zstd frame (see zstd.ts). */
+  wholeFile?: boolean;
 }
 
 export interface StreamResult {
@@ -138,6 +140,9 @@ const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
 async function streamZstd(input: Uint8Array, options: StreamOptions, limits: DecompressLimits, counted: (chunk: Uint8Array) => boolean, sliced: (out: Uint8Array) => void): Promise<void> {
   const { frames, end } = zstdFrames(input);
+  if (options.wholeFile && end < input.length) {
+    throw new InputError(`corrupt zstd data: ${input.length - end} byte${input.length - end === 1 ? '' : 's'} after the last frame`);
+  }
   const bound = frames.reduce((n, f) => n + f.bound, 0);
   const declared = frames.every((f) => f.contentSize !== undefined);
   options.budget.fits('zstd data', declared ? 'declares' : 'may produce', bound);

@@ -48,6 +48,13 @@ function runFzstd(data: Uint8Array, buf?: Uint8Array): Uint8Array {
  */
 export function decompressZstd(input: Uint8Array, limits: DecompressLimits, sizeHint?: number): Uint8Array {
   const { frames, end } = zstdFrames(input);
+  // A whole file (a .ko.zst, a compressed base) ends with its last frame, as zstd -t and kmod's
+  // decoder require: bytes after it would hide a frame whose checksum flag was cleared (its 4
+  // checksum bytes then look like trailing bytes). A bzImage payload (sizeHint) ends with the
+  // kernel's 4-byte size trailer.
+  if (sizeHint === undefined && end < input.length) {
+    throw new InputError(`corrupt zstd data: ${input.length - end} byte${input.length - end === 1 ? '' : 's'} after the last frame`);
+  }
   const bound = frames.reduce((n, f) => n + f.bound, 0);
   const declared = frames.every((f) => f.contentSize !== undefined);
   checkOutputSize('zstd', declared ? 'declares' : 'may produce', bound, input.length, limits);
