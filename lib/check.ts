@@ -5,7 +5,7 @@
 import { Btf } from './btf/btf.js';
 import { CandidateBase, Diagnosis, diagnoseModule, Explanation, Finding, InferredBase } from './diagnose/index.js';
 import { StoredChecksum } from './checksum/index.js';
-import { emulateModuleLoad, kernelRules, KernelVerdict, KernelVersion } from './kernel/index.js';
+import { emulateModuleLoad, kernelBytesToText, kernelRules, KernelVerdict, KernelVersion } from './kernel/index.js';
 
 export const DEFAULT_FINDINGS_PER_RULE = 5;
 
@@ -74,7 +74,8 @@ export function checkModule(
   extras: ModuleExtras = {},
 ): ModuleResult {
   const result: ModuleResult = {
-    file, module: moduleName, status: 'accepted', kernel: null, error: null, findings: [], inferredBase: null,
+    // The name as text (the kernel's bytes as UTF-8, other bytes as \xNN), as its log lines show it.
+    file, module: kernelBytesToText(moduleName), status: 'accepted', kernel: null, error: null, findings: [], inferredBase: null,
     checksum: null, explanation: null,
   };
   // The kernel skips a missing or empty .BTF (mod->btf_data_size == 0): the module loads, with no BTF.

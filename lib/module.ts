@@ -1,7 +1,8 @@
 /**
  * What btfcheck needs from a kernel module ELF: its split BTF and its name as the kernel knows it.
  */
-import { cString } from './bytes.js';
+import { cString, latin1 } from './bytes.js';
+import { encodeFileName } from './fsname.js';
 import { ElfFile, findSection, readElf, sectionData } from './elf/sections.js';
 import { ByteSource } from './source.js';
 
@@ -51,8 +52,12 @@ export function moduleName(src: ByteSource, elf: ElfFile): string | undefined {
   return undefined;
 }
 
-/** The kernel's fallback: the file name without extensions, `-` turned into `_`. */
+/**
+ * The kernel's fallback: the file name without extensions, `-` turned into `_`. A byte string
+ * like the ELF's own name (the kernel prints bytes): the file name's bytes, not its UTF-16 units.
+ */
 export function nameFromPath(path: string): string {
   const base = path.split('/').pop() ?? path;
-  return base.replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
+  const bytes = encodeFileName(base.replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_'));
+  return latin1(bytes, 0, bytes.length);
 }

@@ -94,6 +94,40 @@ describe('the command line', () => {
     expect(r.stdout).toContain('failed to validate module [ev\\x1b[1Ail] BTF: -22');
   });
 
+  it('a module name holding a newline stays in its one kernel line: escaped in text and dmesg, one record in JSON', () => {
+    const { builder } = smallBase();
+    const split = BtfBuilder.splitOf(builder);
+    split.struct('not a name', 4, []); // Invalid name: rejected
+    const ko = path.join(dir, 'nl-name.ko');
+    fs.writeFileSync(ko, buildElf({ sections: [{ name: '.BTF', data: split.build() }, { name: '.gnu.linkonce.this_module', data: thisModule('m\nbtfcheck: x.ko: accepted') }] }));
+    const other = base;
+    for (const format of ['text', 'dmesg']) {
+      const r = runCli(['check', '-b', other, '-k', '7.2', '-f', format, ko]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('failed to validate module [m\\x0abtfcheck: x.ko: accepted] BTF: -22');
+      expect(r.stdout.split('\n').filter((l) => l.startsWith('btfcheck: '))).toEqual([]);
+    }
+    const j = runCli(['check', '-b', other, '-k', '7.2', '-f', 'json', ko], { encoding: 'utf8' });
+    const log: string[] = JSON.parse(j.stdout).modules[0].kernel.log;
+    expect(log[log.length - 1]).toBe('failed to validate module [m\nbtfcheck: x.ko: accepted] BTF: -22');
+  });
+
+  it('raw split BTF: the kernel line names it by its file name\'s bytes (UTF-8 as text, other bytes as \\xNN)', () => {
+    const { builder } = smallBase();
+    const split = BtfBuilder.splitOf(builder);
+    split.struct('not a name', 4, []);
+    const other = base;
+    const sub = path.join(dir, 'names');
+    fs.mkdirSync(sub);
+    fs.writeFileSync(Buffer.concat([Buffer.from(sub + '/3-\u00fcx'), Buffer.from([0xff]), Buffer.from('.ko')]), split.build());
+    const j = runCli(['check', '-b', other, '-k', '7.2', '-f', 'json', sub], { encoding: 'utf8' });
+    const m = JSON.parse(j.stdout).modules[0];
+    expect(m.module).toBe('3_\u00fcx\\xff');
+    expect(m.kernel.log[m.kernel.log.length - 1]).toBe('failed to validate module [3_\u00fcx\\xff] BTF: -22');
+    const t = runCli(['check', '-b', other, '-k', '7.2', '-f', 'dmesg', sub], { encoding: 'utf8' });
+    expect(t.stdout).toContain('failed to validate module [3_\u00fcx\\xff] BTF: -22');
+  });
+
   it('check json: still JSON, the strings unchanged', () => {
     const r = runCli(['check', '-b', base, '-k', '6.1', '-f', 'json', evil], { encoding: 'utf8' });
     expectInert(r.stdout);

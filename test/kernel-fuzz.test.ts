@@ -149,7 +149,9 @@ describe('hostile input', () => {
         for (const [at, value] of edits) b[at] = value;
         const parse = emulateVmlinuxParse(b, { version: pick.version, rules: overridesOf(pick) });
         expect([0, -22, -7, -40, -524]).toContain(parse.errno);
-        for (const line of parse.log) expect(line).not.toContain('\n');
+        // Every line is one verifier record (a name's newline stays inside it), or the empty line
+        // a "\n" fragment leaves before 5.17.
+        for (const line of parse.log) expect(line === '' || line.startsWith('BPF:')).toBe(true);
         if (!kernelRules(pick.version, overridesOf(pick)).validatesModuleBtf || !parse.errno) return;
         checkVerdict(load(valid, pick, undefined, parse.errno), pick, parse.errno);
       },

@@ -18,6 +18,7 @@ import {
   kernelFromLog, kernelView, LogExplainer, LogReader, PrefixStyle,
 } from '../../lib/explain/index.js';
 import type { LogBanner } from '../../lib/explain/index.js';
+import { kernelBytesToText } from '../../lib/kernel/text.js';
 import { nameFromPath } from '../../lib/module.js';
 import { escapeStrings } from '../../lib/report/escape.js';
 import { errnoLabel, toJson } from '../../lib/report/model.js';
@@ -151,7 +152,8 @@ class ModuleFinder {
 
   constructor(private readonly files: string[]) {
     for (const f of files) {
-      const n = nameFromPath(f);
+      // Log names are text (kernelBytesToText); module names are the kernel's bytes.
+      const n = kernelBytesToText(nameFromPath(f));
       this.byPathName.set(n, [...(this.byPathName.get(n) ?? []), f]);
     }
   }
@@ -172,12 +174,12 @@ class ModuleFinder {
   async find(name: string): Promise<LoadedModule | null> {
     for (const f of this.byPathName.get(name) ?? []) {
       const m = await this.load(f);
-      if (m?.name === name) return m;
+      if (m?.name !== undefined && kernelBytesToText(m.name) === name) return m;
     }
     // Renamed files: the name inside the module decides.
     for (const f of this.files) {
       const m = await this.load(f);
-      if (m?.name === name) return m;
+      if (m?.name !== undefined && kernelBytesToText(m.name) === name) return m;
     }
     return null;
   }

@@ -6,8 +6,9 @@
  * pr_err("BPF: %s%s", kbuf, newline ? "" : "\n"). So every fragment is its own printk record: the
  * type line, each log_details piece, the lone " " separator and the final "\n" all show up as
  * separate `BPF: ...` lines. printk then keeps at most printkRecordMax - 3 bytes of the record
- * (the level prefix counts) and strips one trailing newline. A record with an embedded newline (a name holding byte 0x0a) is
- * shown by dmesg and the console as several lines; we return it that way.
+ * (the level prefix counts) and strips one trailing newline. A record with an embedded newline (a
+ * name holding byte 0x0a) stays one line: /dev/kmsg hands it out as one record with `\x0a`, and
+ * our text formats print it so (lib/report/escape.ts), so a name cannot forge a line of output.
  */
 import type { KernelRules } from '../../rules/kernel/versions.js';
 
@@ -31,7 +32,7 @@ export class KernelLog {
     this.printk('BPF: ' + kbuf + (newline ? '' : '\n'));
   }
 
-  /** One printk() record: length limit, trailing newline stripped, split at embedded newlines. */
+  /** One printk() record: length limit, trailing newline stripped. */
   printk(text: string): void {
     // vprintk_store: reserve_size = min(len + 1, max) counts the 2-byte level prefix of pr_err /
     // pr_warn ("\0013"); vscnprintf keeps reserve_size - 1 bytes, and printk_sprint strips the
@@ -39,8 +40,11 @@ export class KernelLog {
     const keep = Math.min(text.length + LEVEL_PREFIX + 1, this.rules.printkRecordMax) - 1 - LEVEL_PREFIX;
     let record = text.length > keep ? text.slice(0, keep) : text;
     if (record.length > 0 && record.charCodeAt(record.length - 1) === 0x0a) record = record.slice(0, -1);
-    if (record.indexOf('\n') < 0) this.lines.push(record);
-    else for (const line of record.split('\n')) this.lines.push(line);
+    // Newlines left at the end (before 5.17 a "\n" fragment printed as "BPF:\n\n") show as empty lines.
+    let trailing = 0;
+    while (record.length > 0 && record.charCodeAt(record.length - 1) === 0x0a) { record = record.slice(0, -1); trailing++; }
+    this.lines.push(record);
+    for (let i = 0; i < trailing; i++) this.lines.push('');
   }
 }
 

@@ -326,7 +326,8 @@ export async function runModuleTarget(m: Extract<Materialized, { target: 'module
   if (m.inner) await sameAsInner(loaded, m.inner, m.container ?? 'compressed', ctx);
   // How the kernel line prints the module's name: an ELF name is bytes; a name from the file name
   // (raw split BTF, no name in the ELF) is the file name's bytes, as the kernel would print them.
-  const nameText = kernelBytesToText(loaded.name === nameFromPath(file) ? latin1Of(encodeFileName(loaded.name)) : loaded.name);
+  const fromPath = nameFromPath(file);
+  const nameText = kernelBytesToText(loaded.name === fromPath ? latin1Of(encodeFileName(fileStem(file))) : loaded.name);
   let outcome: Outcome | undefined;
   let rendered = 0;
   let first = true;
@@ -369,6 +370,8 @@ export async function runModuleTarget(m: Extract<Materialized, { target: 'module
 }
 
 const latin1Of = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+/** The file's name without its module extensions, `-` as `_` (the kernel's rule), as a string. */
+const fileStem = (file: string): string => (file.split('/').pop() ?? file).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
 
 const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => (a === undefined || b === undefined ? a === b : Buffer.compare(a, b) === 0);
 
