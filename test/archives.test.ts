@@ -196,6 +196,25 @@ describe('check and abi on packages and images built from the samples', () => {
     const r = runCli(['check', '-b', sample(R12, 'vmlinux.btf.xz'), '--kernel', '7.2', bad]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`btfcheck: ${bad}: `);
+    // As a base: the one line names the package once.
+    const b = runCli(['check', '-b', bad, '--kernel', '7.2', sample(R12, 'usr')]);
+    expect(b.status).toBe(2);
+    expect(b.stderr.trim().split('\n')).toHaveLength(1);
+    expect(b.stderr).toMatch(new RegExp(`^btfcheck: ${bad}: (?!${bad})`));
+  });
+
+  it('check on a .deb reads every module, also one its md5sums cannot list (a newline in its name)', async () => {
+    const k = kernelFiles(R13);
+    const one = k.modules[0];
+    const files = [{ ...one, name: one.name.replace(/\.ko(\.xz)?$/, '\nx.ko$1') }];
+    const deb = path.join(tmp, 'newline-module.deb');
+    fs.writeFileSync(deb, await buildDeb({ name: 'linux-modules-x', version: '1', files, compression: 'xz' }));
+    const r = runCli(['check', '-b', sample(R13, 'vmlinux.btf.xz'), '--kernel', '7.2', deb, '--format', 'json'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const j = JSON.parse(r.stdout);
+    expect(j.modules).toHaveLength(1);
+    expect(j.modules[0].status).toBe('accepted');
+    expect(j.modules[0].file).toBe(`${deb}!${files[0].name}`);
   });
 });
 

@@ -102,6 +102,10 @@ export function zstdStored(data: Uint8Array): Uint8Array {
 export async function verifyStamped(original: Uint8Array, stamped: Uint8Array): Promise<void> {
   const before = readElf(memorySource(original));
   const after = readElf(memorySource(stamped));
+  // A module a standard ELF reader rejects is damaged: refused, not stamped. Only a module that
+  // reads before stamping and not after is our fault (an internal error).
+  const originalParse = await elfinfoOpen(original);
+  if (!originalParse.success || !originalParse.elf) throw new InputError(`damaged ELF (${originalParse.errors.join('; ') || 'unreadable'}); not stamped`);
   const parsed = await elfinfoOpen(stamped);
   if (!parsed.success || !parsed.elf) throw new Error(`elfinfo cannot parse the stamped module: ${parsed.errors.join('; ')}`);
   const sections = parsed.elf.sections;

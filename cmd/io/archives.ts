@@ -522,7 +522,15 @@ export async function readKernelFiles(archives: Archive[]): Promise<KernelFiles>
 export async function loadBaseFromArchives(paths: string[]): Promise<LoadedBase> {
   const archives: Archive[] = [];
   try {
-    for (const p of paths) archives.push(await openArchiveChecked(p));
+    for (const p of paths) {
+      try {
+        archives.push(await openArchiveChecked(p));
+      } catch (e) {
+        // With one package the caller names it (`btfcheck: PKG: ...`): not twice.
+        if (paths.length === 1 && e instanceof InputError && e.message.startsWith(`${p}: `)) throw new InputError(e.message.slice(p.length + 2));
+        throw e;
+      }
+    }
     const files = await readKernelFiles(archives);
     const images = files.found.filter((f) => f.role === 'image');
     const pick = images.length ? images : files.found.filter((f) => f.role === 'headers-vmlinux');
@@ -569,9 +577,11 @@ export interface ArchiveModule {
  * caller checks earlier ones). `release`, when given, skips modules of other releases' trees
  * (counted in `skipped`).
  */
-export async function* archiveModules(archive: Archive, opts: { release?: string | null; skipped?: { count: number } } = {}): AsyncGenerator<ArchiveModule> {
-  // A package that lists its files and holds no module is not decoded at all.
-  if (archive.files && !archive.files.some((f) => classifyPath(f)?.role === 'module')) return;
+export async function* archiveModules(archive: Archive, opts: { release?: string | null; skipped?: { count: number }; trustListing?: boolean } = {}): AsyncGenerator<ArchiveModule> {
+  // A package that lists its files and holds no module is not decoded at all (abi over a suite's
+  // packages). `check` on one package reads it whole: a listing can miss a file (md5sums cannot
+  // hold a name with a newline), and a module must never go unchecked.
+  if ((opts.trustListing ?? true) && archive.files && !archive.files.some((f) => classifyPath(f)?.role === 'module')) return;
   const want: Want = (p) => {
     const c = classifyPath(p);
     if (c?.role !== 'module') return false;
@@ -613,7 +623,7 @@ export async function checkArchiveModules<R>(path: string, check: (file: string,
   try {
     archive = await openArchiveChecked(path);
     const window: ArchiveModule[] = [];
-    for await (const m of archiveModules(archive)) {
+    for await (const m of archiveModules(archive, { trustListing: false })) {
       window.push(m);
       if (window.length >= 16) { const w = window.shift()!; out.push(await check(w.file, w.loaded)); }
     }
