@@ -138,6 +138,17 @@ describe('check and abi on packages and images built from the samples', () => {
     expect(other.status).toBe(loose.status);
   });
 
+  it('fingerprint of a kernel package is its image\'s base, named PKG!path', async () => {
+    const [binary, modules] = await writeTrio(R13, 'xz');
+    const fromPkg = JSON.parse(runCli(['fingerprint', '-f', 'json', binary]).stdout).bases[0];
+    const loose = JSON.parse(runCli(['fingerprint', '-f', 'json', sample(R13, 'vmlinux.btf.xz')]).stdout).bases[0];
+    expect(fromPkg.sha256).toBe(loose.sha256);
+    expect(fromPkg.file).toBe(`${binary}!usr/lib/modules/${R13}/vmlinuz`);
+    const none = runCli(['fingerprint', modules]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toBe(`btfcheck: ${modules}: no kernel image (boot/vmlinuz-*, lib/modules/*/vmlinuz) or headers vmlinux (usr/src/linux-headers-*/vmlinux) in this package\n`);
+  });
+
   it('an RPM (kernel-modules layout, xz and zstd payloads) is checked as the loose files', () => {
     const k = kernelFiles(R13);
     for (const compression of ['xz', 'zstd'] as const) {

@@ -7,6 +7,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { errorMessage, EXIT_ERROR, EXIT_OK, printError, writeOut } from '../common.js';
 import { loadBase } from '../io/index.js';
+import { archiveKindOf, loadBaseFromArchives } from '../io/archives.js';
 import { escapeStrings } from '../../lib/report/escape.js';
 import { schemaOf, toJson } from '../../lib/report/model.js';
 
@@ -24,7 +25,8 @@ interface FingerprintArgs {
 }
 
 export async function fingerprintBase(path: string): Promise<Fingerprint> {
-  const b = await loadBase(path);
+  // A package (.deb, .rpm) holding a kernel image or a headers vmlinux: its base, as `check --base PKG` reads it.
+  const b = archiveKindOf(path) ? await loadBaseFromArchives([path]) : await loadBase(path);
   return { file: b.file, sha256: b.sha256, types: b.btf.nrTypes, strLen: b.btf.strLen, release: b.release ?? null };
 }
 
@@ -40,10 +42,11 @@ export const fingerprintCommand: CommandModule<object, FingerprintArgs> = {
   describe: 'Print each base BTF\'s checksum (SHA-256 of the raw BTF), type count, string length and release',
   builder: (y: Argv) =>
     y
-      .positional('bases', { type: 'string', array: true, demandOption: true, describe: 'vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux, or "running"), or compressed raw BTF' })
+      .positional('bases', { type: 'string', array: true, demandOption: true, describe: 'vmlinux, vmlinuz, raw BTF (/sys/kernel/btf/vmlinux, or "running"), compressed raw BTF, or a kernel package (.deb, .rpm: its image, else a headers package\'s vmlinux)' })
       .option('format', { alias: 'f', type: 'string', choices: ['text', 'json'], default: 'text', describe: 'text, or JSON: {schema, bases: [{file, sha256, types, strLen, release}], errors: [{file, message}]}' })
       .example('$0 fingerprint running', 'the running kernel\'s base checksum')
-      .example('$0 fingerprint --format json boot/vmlinuz-*', 'several kernels at once, as JSON') as unknown as Argv<FingerprintArgs>,
+      .example('$0 fingerprint --format json boot/vmlinuz-*', 'several kernels at once, as JSON')
+      .example('$0 fingerprint linux-headers-7.2.13+deb14-cloud-amd64_7.2.13-1_amd64.deb', 'the base a headers package builds modules against (compare with the kernel\'s)') as unknown as Argv<FingerprintArgs>,
   handler: async (args: ArgumentsCamelCase<FingerprintArgs>) => {
     const list: Fingerprint[] = [];
     const errors: { file: string; message: string }[] = [];

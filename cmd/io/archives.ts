@@ -535,8 +535,10 @@ export async function loadBaseFromArchives(paths: string[]): Promise<LoadedBase>
     const images = files.found.filter((f) => f.role === 'image');
     const pick = images.length ? images : files.found.filter((f) => f.role === 'headers-vmlinux');
     const releases = new Set(pick.map((f) => f.release));
-    if (!pick.length) throw new InputError(`no kernel image (boot/vmlinuz-*, lib/modules/*/vmlinuz) or headers vmlinux (usr/src/linux-headers-*/vmlinux) in ${paths.join(', ')}`);
-    if (releases.size > 1) throw new InputError(`several kernels in ${paths.join(', ')} (${pick.map((f) => f.path).join(', ')}): give one`);
+    // One package: the caller's `btfcheck: PKG:` names it.
+    const where = paths.length === 1 ? 'this package' : paths.join(', ');
+    if (!pick.length) throw new InputError(`no kernel image (boot/vmlinuz-*, lib/modules/*/vmlinuz) or headers vmlinux (usr/src/linux-headers-*/vmlinux) in ${where}`);
+    if (releases.size > 1) throw new InputError(`several kernels in ${where} (${pick.map((f) => f.path).join(', ')}): give one`);
     return await loadBaseMember(pick[0]);
   } finally {
     for (const a of archives) a.close();
