@@ -7,9 +7,11 @@
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
+import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { errorMessage, UsageError } from './common.js';
 import { readWholeFile, TEXT_INPUT_MAX } from './io/index.js';
+import { cachedBootParse } from './io/verdict-cache.js';
 import { KernelSettings } from '../lib/check.js';
 import {
   compareVersions, emulateVmlinuxParse, formatVersion, KERNEL_CHANGES, kernelRules, NEWEST_KNOWN_SERIES, parseKernelVersion,
@@ -49,6 +51,8 @@ export interface BaseForSettings {
   release?: string;
   version?: string;
   raw?: Uint8Array;
+  /** SHA-256 of `raw` (lowercase hex) when the caller has it; computed otherwise. */
+  sha256?: string;
   /** false: do not look for a .config beside `file` (explain without a base: `file` is the log). */
   configSearch?: boolean;
 }
@@ -158,7 +162,10 @@ export function resolveKernelSettings(args: KernelArgs, base: BaseForSettings): 
   // ---- the kernel's own BTF, as it parses it at boot ----
   let vmlinux: KernelReport['vmlinux'] = null;
   if (base.raw && rules.validatesModuleBtf) {
-    const parse = emulateVmlinuxParse(base.raw, { version, rules: overrides });
+    const raw = base.raw;
+    // The same verdict for the same bytes and rules: kept between runs (cmd/io/verdict-cache.ts).
+    const sha256 = base.sha256 ?? createHash('sha256').update(raw).digest('hex');
+    const parse = cachedBootParse({ sha256, size: raw.length }, version, overrides, () => emulateVmlinuxParse(raw, { version, rules: overrides }));
     if (parse.errno) {
       vmlinux = parse;
       notes.push(`kernel ${rulesLabel}'s rules reject the base's own BTF (${parse.errno}): such a kernel has no usable BTF, and every module's BTF fails with ${parse.errno} without lines of its own`);

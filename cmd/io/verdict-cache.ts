@@ -1,0 +1,173 @@
+/**
+ * The kernel's boot-time parse of a base's own BTF (emulateVmlinuxParse: every type's checks, the
+ * largest part of a one-module check) depends only on the base's bytes, the kernel version and
+ * --rule switches, and btfcheck's own code. Its verdict is kept in a small file per (base SHA-256,
+ * version, switches, build), so the next check against the same base reads it instead of
+ * re-walking ~100k types.
+ *
+ * Where: $BTFCHECK_CACHE_DIR, else $XDG_CACHE_HOME/btfcheck, else ~/.cache/btfcheck;
+ * BTFCHECK_CACHE=off turns it off. Only the bundled command line caches (its build carries a
+ * fingerprint of the sources, so a changed checker never reads an old verdict); from sources
+ * (tsx, tests of lib/) every parse is done.
+ *
+ * Only bases of 1 MiB or more (parsing a small one costs little); at most 64 entries are kept.
+ *
+ * Safe as root in a shared machine: the directory must be ours (owner = our uid, no group/other
+ * write, not a symlink), an entry is opened with O_NOFOLLOW|O_NONBLOCK, must be a regular file
+ * owned by us of at most 1 MiB and must name the exact key it answers; new entries are written to
+ * an O_CREAT|O_EXCL|O_NOFOLLOW temporary (mode 0600) and renamed into place. Anything unexpected
+ * means no cache: the parse is done, nothing is reported.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
+
+/** Set by scripts/bundle.mjs: a hash of the sources the verdict depends on. */
+declare const __BTFCHECK_BUILD__: string | undefined;
+
+const ENTRY_MAX = 1 << 20;
+/** Entries kept: past this, the least recently written go (fuzzing writes one per base). */
+const ENTRIES_KEPT = 64;
+/** Bases smaller than this are parsed every time (the parse is cheap; real bases are 4-6 MiB). */
+export const CACHED_BASE_MIN = 1 << 20;
+const ENTRY_PATTERN = /^vmlinux-parse-[0-9a-f]{40}\.json$/;
+
+export interface BootParseVerdict {
+  errno: number;
+  log: string[];
+}
+
+function buildId(): string | undefined {
+  return typeof __BTFCHECK_BUILD__ === 'string' ? __BTFCHECK_BUILD__ : undefined;
+}
+
+function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (/^(off|0|no|false)$/i.test(env.BTFCHECK_CACHE ?? '')) return undefined;
+  if (env.BTFCHECK_CACHE_DIR) return nodePath.resolve(env.BTFCHECK_CACHE_DIR);
+  if (env.XDG_CACHE_HOME && nodePath.isAbsolute(env.XDG_CACHE_HOME)) return nodePath.join(env.XDG_CACHE_HOME, 'btfcheck');
+  let home = env.HOME;
+  if (!home) {
+    try {
+      home = os.homedir();
+    } catch {
+      return undefined;
+    }
+  }
+  return home && nodePath.isAbsolute(home) ? nodePath.join(home, '.cache', 'btfcheck') : undefined;
+}
+
+/** Our own directory, not writable by others, not a symlink. */
+function dirIsOurs(dir: string): boolean {
+  try {
+    const st = fs.lstatSync(dir);
+    const uid = process.getuid?.();
+    return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+function keyOf(build: string, sha256: string, version: string, rules: Readonly<Record<string, boolean>>): string {
+  const switches = Object.keys(rules).sort().map((k) => `${k}=${rules[k] ? 'on' : 'off'}`).join(',');
+  return `vmlinux-parse 1\n${build}\n${sha256}\n${version}\n${switches}`;
+}
+
+function entryName(key: string): string {
+  return `vmlinux-parse-${createHash('sha256').update(key).digest('hex').slice(0, 40)}.json`;
+}
+
+function readEntry(file: string, key: string): BootParseVerdict | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!st.isFile() || (uid !== undefined && st.uid !== uid) || st.size > ENTRY_MAX) return undefined;
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const doc = JSON.parse(buf.subarray(0, got).toString('utf8')) as unknown;
+    if (!doc || typeof doc !== 'object') return undefined;
+    const { key: k, errno, log } = doc as Record<string, unknown>;
+    if (k !== key || !Number.isInteger(errno) || !Array.isArray(log) || !log.every((l) => typeof l === 'string')) return undefined;
+    return { errno: errno as number, log: log as string[] };
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeEntry(dir: string, file: string, key: string, verdict: BootParseVerdict): void {
+  const text = JSON.stringify({ key, errno: verdict.errno, log: verdict.log });
+  if (Buffer.byteLength(text) > ENTRY_MAX) return;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    return;
+  }
+  if (!dirIsOurs(dir)) return;
+  const temp = nodePath.join(dir, `.${nodePath.basename(file)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = fs.constants;
+    fd = fs.openSync(temp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0o600);
+    fs.writeSync(fd, text);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temp, file);
+    prune(dir);
+  } catch {
+    if (fd !== undefined) {
+      try { fs.closeSync(fd); } catch { /* already closed */ }
+    }
+    try { fs.unlinkSync(temp); } catch { /* not created, or renamed */ }
+  }
+}
+
+/** Removes the oldest entries past ENTRIES_KEPT (unlink never follows a symlink). */
+function prune(dir: string): void {
+  const names = fs.readdirSync(dir).filter((n) => ENTRY_PATTERN.test(n));
+  if (names.length <= ENTRIES_KEPT) return;
+  const dated = names.map((n) => {
+    try {
+      return { n, t: fs.lstatSync(nodePath.join(dir, n)).mtimeMs };
+    } catch {
+      return { n, t: 0 };
+    }
+  }).sort((a, b) => a.t - b.t);
+  for (const { n } of dated.slice(0, dated.length - ENTRIES_KEPT)) {
+    try { fs.unlinkSync(nodePath.join(dir, n)); } catch { /* gone already */ }
+  }
+}
+
+/**
+ * The verdict of `parse()` for this base and rule set, from the cache when it holds it, else
+ * computed and stored. `sha256` is the SHA-256 of the base's raw BTF.
+ */
+export function cachedBootParse(
+  base: { sha256: string; size: number }, version: string, rules: Readonly<Record<string, boolean>>, parse: () => BootParseVerdict,
+): BootParseVerdict {
+  const { sha256 } = base;
+  const build = buildId();
+  const dir = build && base.size >= CACHED_BASE_MIN ? cacheDir() : undefined;
+  if (!build || !dir || !/^[0-9a-f]{64}$/.test(sha256)) return parse();
+  const key = keyOf(build, sha256, version, rules);
+  const file = nodePath.join(dir, entryName(key));
+  if (dirIsOurs(dir)) {
+    const hit = readEntry(file, key);
+    if (hit) return hit;
+  }
+  const verdict = parse();
+  writeEntry(dir, file, key, verdict);
+  return verdict;
+}

@@ -1,0 +1,70 @@
+/**
+ * The kept verdict of a base's boot-time parse (cmd/io/verdict-cache.ts): the same report with and
+ * without it, entries only in a directory of ours, never read through a symlink or from a
+ * directory others can write, and a kept verdict is what the next run uses.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, sample } from './helpers/cli.js';
+
+const base = sample('7.2.13+deb14-cloud-amd64', 'vmlinux.btf.xz');
+const mod = sample('7.2.13+deb14-cloud-amd64', 'usr', 'lib', 'modules', '7.2.13+deb14-cloud-amd64', 'kernel', 'drivers', 'md', 'dm-switch.ko.xz');
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-cache-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+function check(env: Record<string, string>) {
+  const r = runCli(['check', '--base', base, '--kernel', '7.2.13', '--format', 'json', mod], { env: { ...process.env, ...env } });
+  expect(r.stderr).toBe('');
+  return { status: r.status, doc: JSON.parse(r.stdout) as { kernel: { vmlinux: unknown } } };
+}
+
+const entries = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')) : []);
+
+describe('the boot-time parse verdict kept between runs', () => {
+  const dir = path.join(scratch, 'c');
+  const env = { BTFCHECK_CACHE_DIR: dir };
+  const plain = check({ BTFCHECK_CACHE: 'off', BTFCHECK_CACHE_DIR: dir });
+
+  it('is off with BTFCHECK_CACHE=off; otherwise one entry, in a directory only we can use, and the same report', () => {
+    expect(entries(dir)).toEqual([]);
+    expect(plain.doc.kernel.vmlinux).toBeNull();
+    const first = check(env);
+    expect(first).toEqual(plain);
+    expect(entries(dir)).toHaveLength(1);
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dir, entries(dir)[0])).mode & 0o777).toBe(0o600);
+    expect(check(env)).toEqual(plain);
+    expect(fs.readdirSync(dir)).toHaveLength(1); // no temporaries left
+  });
+
+  it('a kept verdict is used; one behind a symlink, naming another key, or in a directory others can write is not', () => {
+    const entry = path.join(dir, entries(dir)[0]);
+    const kept = JSON.parse(fs.readFileSync(entry, 'utf8')) as { key: string };
+    const rejecting = JSON.stringify({ key: kept.key, errno: -22, log: ['BPF: planted'] });
+    fs.writeFileSync(entry, rejecting);
+    expect(check(env).doc.kernel.vmlinux).toEqual({ errno: -22, log: ['BPF: planted'] });
+
+    fs.writeFileSync(entry, JSON.stringify({ key: `${kept.key}x`, errno: -22, log: [] }));
+    expect(check(env)).toEqual(plain); // and rewritten with the right verdict
+    expect(JSON.parse(fs.readFileSync(entry, 'utf8'))).toEqual({ key: kept.key, errno: 0, log: [] });
+
+    const elsewhere = path.join(scratch, 'planted.json');
+    fs.writeFileSync(elsewhere, rejecting);
+    fs.rmSync(entry);
+    fs.symlinkSync(elsewhere, entry);
+    expect(check(env)).toEqual(plain);
+    expect(fs.lstatSync(entry).isSymbolicLink()).toBe(false); // replaced by rename, not written through
+    expect(fs.readFileSync(elsewhere, 'utf8')).toBe(rejecting);
+
+    fs.writeFileSync(entry, rejecting);
+    fs.chmodSync(dir, 0o777);
+    try {
+      expect(check(env)).toEqual(plain);
+      expect(fs.readFileSync(entry, 'utf8')).toBe(rejecting); // nothing written there either
+    } finally {
+      fs.chmodSync(dir, 0o700);
+    }
+  });
+});
