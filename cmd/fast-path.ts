@@ -8,6 +8,12 @@ import { COMMANDS, positionalsOf, readArgs, specsFromRecord, splitCommand } from
 import { setLogLevel } from './common.js';
 import { CHECK_COMMAND, CHECK_OPTIONS, CheckArgs } from './commands/check.js';
 
+// What cmd/main.ts needs before and on the fast path, from this one module (see there).
+export { documentOf, formatAsked, splitCommand } from './argv.js';
+export { setJsonErrors } from './common.js';
+export { schemaOf, setDocumentSchema } from '../lib/report/model.js';
+export { runCheck } from './commands/check.js';
+
 function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
