@@ -9,7 +9,7 @@ import vm from 'node:vm';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeZstdDecoder, zstddecGeneratorDecoder, zstdStreamDecoder } from '../cmd/io/zstd.js';
+import { nativeZstdDecoder, nodeZstdDecoder, wasmZstdDecoder, zstddecGeneratorDecoder, zstdStreamDecoder } from '../cmd/io/zstd.js';
 import { decompressAs, loadDecoders } from '../lib/compress/index.js';
 import { DecodeBudget, DEFAULT_LIMITS } from '../lib/compress/limits.js';
 import { decodeStream, ZstdStreamDecoder } from '../lib/compress/stream.js';
@@ -41,8 +41,10 @@ async function decode(zstd: ZstdStreamDecoder, input: Uint8Array, stopAfter = In
 }
 
 const decoders: Array<[string, () => Promise<ZstdStreamDecoder | undefined>]> = [
-  ['the default (node:zlib where it has zstd, else WebAssembly)', zstdStreamDecoder],
+  ['the default (node:zlib where it has zstd, else the prebuilt addon, else WebAssembly)', zstdStreamDecoder],
   ['node:zlib', async () => nodeZstdDecoder()],
+  ['the prebuilt addon (@mongodb-js/zstd), zstddec behind it', async () => nativeZstdDecoder()],
+  ['zstddec\'s module driven directly', wasmZstdDecoder],
   ['zstddec\'s own generator (the fallback should zstddec not hand over its module)', zstddecGeneratorDecoder],
 ];
 
@@ -94,9 +96,12 @@ describe.each(decoders)('%s', (_name, get) => {
   });
 });
 
-it('node:zlib is used exactly where this node has zstd, else zstddec\'s module driven directly', async () => {
+it('node:zlib is used exactly where this node has zstd, else the prebuilt addon where installed, else zstddec\'s module driven directly', async () => {
   const has = typeof (await import('node:zlib') as unknown as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
-  expect((await zstdStreamDecoder()).name).toBe(has ? 'node:zlib' : 'zstddec (WebAssembly)');
+  const native = nativeZstdDecoder();
+  expect((await zstdStreamDecoder()).name).toBe(has ? 'node:zlib' : native ? native.name : 'zstddec (WebAssembly)');
+  // On Linux x64 and arm64 (glibc or musl) npm installs the addon from the registry, no compiler needed.
+  if (process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch) && process.env.BTFCHECK_ZSTD !== 'wasm') expect(native).toBeDefined();
   expect(typeof globalThis.fetch).toBe('function'); // put back after zstddec's init
 });
 
@@ -106,7 +111,7 @@ function collectGarbage(): void {
 }
 
 it('the direct decoder frees its context however a stream ends: memory stays flat over many streams', async (ctx) => {
-  const zstd = await zstdStreamDecoder();
+  const zstd = await wasmZstdDecoder();
   if (zstd.name !== 'zstddec (WebAssembly)') return ctx.skip();
   const before = process.memoryUsage().external;
   for (let i = 0; i < 200; i++) {

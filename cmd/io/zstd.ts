@@ -1,13 +1,19 @@
 /**
  * The streaming zstd decoder lib/compress/stream.ts takes (lib/ stays free of Node APIs): node's
- * own zlib where it has zstd (node >= 22.15 / 23.8: native, as fast as `zstd -dc`), else zstddec's
- * WebAssembly build of the reference decoder (zstd 1.5.7; no compiling at install, ~2.5x slower
- * than native, ~10x faster than the pure-JS fzstd). Both stream: output goes to the sink 128 KiB to
- * 1 MiB at a time, so a 60 MB vmlinux is never held whole; both verify the content checksums.
- * Loaded on first use: only zstd bases pay for it.
+ * own zlib where it has zstd (node >= 22.15 / 23.8: native, as fast as `zstd -dc`); else the
+ * reference decoder prebuilt as a Node-API addon (@mongodb-js/zstd's per-platform packages,
+ * optional dependencies installed from the npm registry without compiling), for inputs whose
+ * blocks hold at most 256 MiB, with zstddec as its fallback; else zstddec's WebAssembly build of
+ * the reference decoder (zstd 1.5.7; ~2.5x slower than native, ~10x faster than the pure-JS fzstd).
+ * node:zlib and zstddec stream: output goes to the sink 128 KiB to 1 MiB at a time, so a 60 MB
+ * vmlinux is never held whole; the addon decodes a whole input at once (off the main thread) and
+ * its output is handed over in 1 MiB slices. All verify the content checksums. Loaded on first use:
+ * only zstd bases pay for it.
  */
+import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { Sink, ZstdStreamDecoder, ZstdStreamError } from '../../lib/compress/stream.js';
+import { zstdFrames } from '../../lib/compress/zstd-frames.js';
 
 /** Consecutive empty outputs after which zstddec's stream is taken as stopped (see wasmDecoder). */
 const STALL = 16;
@@ -233,11 +239,108 @@ export async function zstddecGeneratorDecoder(): Promise<ZstdStreamDecoder> {
   return generatorDecoder(decoder);
 }
 
+/** The Node-API addon's one call used here: decodes every frame of `data` (on libuv's pool). */
+interface NativeZstd {
+  decompress(data: Buffer): Promise<Buffer>;
+}
+
+/**
+ * Inputs whose blocks may hold more than this go to the streaming decoder: the addon holds its
+ * whole output (a 7.x vmlinux: 59 MiB, whose blocks may hold 160 MiB) until it is handed over. The
+ * same as the default payload budget (BTFCHECK_MAX_BASE_PAYLOAD), which is checked first.
+ */
+export const NATIVE_ZSTD_MAX = 256 << 20;
+/** Output handed to the sink this much at a time. */
+const NATIVE_SLICE = 1 << 20;
+
+/**
+ * @mongodb-js/zstd's prebuilt addon for this platform, when installed (optional dependencies: npm
+ * installs the one for this platform; none needs a compiler). Loaded directly, not through its
+ * wrapper package, whose libc detection builds a whole process report. BTFCHECK_ZSTD=wasm turns it off.
+ */
+function loadNativeZstd(): NativeZstd | undefined {
+  if (process.env.BTFCHECK_ZSTD === 'wasm') return undefined;
+  const require = createRequire(import.meta.url);
+  const names = process.platform === 'linux'
+    ? [`linux-${process.arch}-gnu`, `linux-${process.arch}-musl`] // a musl system fails to open the glibc build, and the reverse
+    : [`${process.platform}-${process.arch}`];
+  for (const name of names) {
+    try {
+      const addon = require(`@mongodb-js/zstd-${name}`) as Partial<NativeZstd>;
+      if (typeof addon.decompress === 'function') return addon as NativeZstd;
+    } catch { /* not installed here, or not for this libc */ }
+  }
+  return undefined;
+}
+
+/** The pieces as one array: a view when they are consecutive in one buffer (as lib/ walks them). */
+function joined(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0];
+  const first = pieces[0];
+  let end = first.byteOffset;
+  let contiguous = true;
+  for (const p of pieces) {
+    if (p.buffer !== first.buffer || p.byteOffset !== end) contiguous = false;
+    end = p.byteOffset + p.byteLength;
+  }
+  if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/**
+ * The addon, with `fallback` (zstddec) for whatever it does not take: an input whose blocks may
+ * hold more than NATIVE_ZSTD_MAX, and any input the addon fails on — decoded again by the fallback,
+ * so corrupt data is reported exactly as before (zstd's own error, the piece it is in, a checksum
+ * mismatch as one), and output is only handed over once the addon has decoded all of it.
+ */
+function nativeDecoder(addon: NativeZstd, fallback: () => Promise<ZstdStreamDecoder>): ZstdStreamDecoder {
+  return {
+    name: 'zstd (native, @mongodb-js/zstd)',
+    async decode(pieces: Uint8Array[], sink: Sink) {
+      if (pieces.length === 0) return;
+      const input = joined(pieces);
+      let bound = 0;
+      try {
+        bound = zstdFrames(input).frames.reduce((n, f) => n + f.bound, 0);
+      } catch {
+        bound = Infinity;
+      }
+      if (!(bound <= NATIVE_ZSTD_MAX)) return (await fallback()).decode(pieces, sink);
+      let out: Uint8Array;
+      try {
+        out = await addon.decompress(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+      } catch {
+        return (await fallback()).decode(pieces, sink);
+      }
+      if (out.length > bound) return (await fallback()).decode(pieces, sink);
+      for (let at = 0; at < out.length; at += NATIVE_SLICE) {
+        if (sink(out.subarray(at, Math.min(out.length, at + NATIVE_SLICE))) === false) return;
+      }
+    },
+  };
+}
+
+let cachedWasm: Promise<ZstdStreamDecoder> | undefined;
+
+/** zstddec's WebAssembly decoder (the fallback of the addon, and the decoder where it is missing). */
+export function wasmZstdDecoder(): Promise<ZstdStreamDecoder> {
+  return (cachedWasm ??= wasmDecoder());
+}
+
+/** The addon's decoder (zstddec behind it), or undefined where the addon is not installed. */
+export function nativeZstdDecoder(): ZstdStreamDecoder | undefined {
+  const addon = loadNativeZstd();
+  return addon ? nativeDecoder(addon, wasmZstdDecoder) : undefined;
+}
+
 let cached: Promise<ZstdStreamDecoder> | undefined;
 
-/** The fastest streaming zstd decoder here: node's zlib, else WebAssembly. */
+/** The fastest zstd decoder here: node's zlib, else the prebuilt addon, else WebAssembly. */
 export function zstdStreamDecoder(): Promise<ZstdStreamDecoder> {
-  return (cached ??= Promise.resolve(nodeZstdDecoder() ?? wasmDecoder()));
+  return (cached ??= Promise.resolve(nodeZstdDecoder() ?? nativeZstdDecoder() ?? wasmZstdDecoder()));
 }
 
 /** A decoder that loads the real one when first used (most bases are not zstd). */
