@@ -16,6 +16,8 @@ import { memorySource } from '../lib/source.js';
 import zlib from 'node:zlib';
 import { zstdStored } from '../cmd/commands/stamp.js';
 import { runCli, sample } from './helpers/cli.js';
+import { BtfBuilder, smallBase } from './helpers/btf-builder.js';
+import { buildElf, thisModule } from './helpers/elf-builder.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-stamp-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -106,6 +108,28 @@ describe('btfcheck stamp', () => {
     expect(fs.readFileSync(file)).toEqual(before);
     const signed = runCli(['stamp', '--base', base56, file]);
     if (signed.status !== 0) expect(signed.stderr).toContain('signed');
+  });
+
+  it('refuses a damaged module in one line, leaving it alone: a section name table without its final NUL', () => {
+    const { builder } = smallBase();
+    const baseFile = path.join(tmp, 'small-base.btf');
+    fs.writeFileSync(baseFile, builder.build());
+    const split = BtfBuilder.splitOf(builder);
+    split.struct('s', 4, []);
+    const elf = buildElf({ sections: [{ name: '.BTF', data: split.build() }, { name: '.gnu.linkonce.this_module', data: thisModule('m') }] });
+    const good = path.join(tmp, 'good-names.ko');
+    fs.writeFileSync(good, elf);
+    expect(runCli(['stamp', '--base', baseFile, good]).status).toBe(0);
+    const e = readElf(memorySource(elf));
+    const names = e.sections[e.shstrndx];
+    expect(elf[names.offset + names.size - 1]).toBe(0);
+    elf[names.offset + names.size - 1] = 0x41; // the last name (.shstrtab) runs on past the table
+    const file = path.join(tmp, 'no-nul.ko');
+    fs.writeFileSync(file, elf);
+    const r = runCli(['stamp', '--base', baseFile, file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`btfcheck: ${file}: damaged ELF (the section name table does not end in NUL, which the kernel refuses); not stamped\n`);
+    expect(new Uint8Array(fs.readFileSync(file))).toEqual(elf);
   });
 
   it('--manifest records checksums and leaves the modules untouched', () => {

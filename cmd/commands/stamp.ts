@@ -106,6 +106,12 @@ export async function verifyStamped(original: Uint8Array, stamped: Uint8Array): 
   // reads before stamping and not after is our fault (an internal error).
   const originalParse = await elfinfoOpen(original);
   if (!originalParse.success || !originalParse.elf) throw new InputError(`damaged ELF (${originalParse.errors.join('; ') || 'unreadable'}); not stamped`);
+  // The kernel refuses a section name table without a final NUL (-ENOEXEC); its last name would
+  // also run on into the name stamp appends.
+  const names = before.sections[before.shstrndx];
+  const nameTable = names ? sectionData(memorySource(original), names) : new Uint8Array(0);
+  if (nameTable.length === 0 || nameTable[nameTable.length - 1] !== 0) throw new InputError('damaged ELF (the section name table does not end in NUL, which the kernel refuses); not stamped');
+  const namesBefore = originalParse.elf.sections;
   const parsed = await elfinfoOpen(stamped);
   if (!parsed.success || !parsed.elf) throw new Error(`elfinfo cannot parse the stamped module: ${parsed.errors.join('; ')}`);
   const sections = parsed.elf.sections;
@@ -114,8 +120,8 @@ export async function verifyStamped(original: Uint8Array, stamped: Uint8Array): 
   if (sections.length !== want) throw new Error(`elfinfo sees ${sections.length} sections in the stamped module, expected ${want}`);
   for (const s of before.sections) {
     const e = sections[s.index];
-    // (elfinfo names the null section '<null>'.)
-    if (!e || (s.index !== 0 && e.name !== s.name) || e.type !== s.type) throw new Error(`section ${s.index} (${s.name}) changed name or type`);
+    // Names as elfinfo reads them before and after (its decoding of odd bytes is its own).
+    if (!e || e.name !== namesBefore[s.index]?.name || e.type !== s.type) throw new Error(`section ${s.index} (${s.name}) changed name or type`);
     if (s.index === before.shstrndx || s.name === CHECKSUM_SECTION) continue;
     if (Number(e.offset) !== s.offset || Number(e.size) !== s.size) throw new Error(`section ${s.name} moved or changed size`);
   }
