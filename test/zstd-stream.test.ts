@@ -7,6 +7,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nativeZstdDecoder, nodeZstdDecoder, wasmZstdDecoder, zstddecGeneratorDecoder, zstdStreamDecoder } from '../cmd/io/zstd.js';
@@ -103,6 +104,50 @@ it('node:zlib is used exactly where this node has zstd, else the prebuilt addon 
   // On Linux x64 and arm64 (glibc or musl) npm installs the addon from the registry, no compiler needed.
   if (process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch) && process.env.BTFCHECK_ZSTD !== 'wasm') expect(native).toBeDefined();
   expect(typeof globalThis.fetch).toBe('function'); // put back after zstddec's init
+});
+
+it('the addon decodes a kernel-like input itself; corrupt data, and data whose blocks may hold over 32x the input, go to zstddec', async (ctx) => {
+  const taken: string[] = [];
+  const zstd = nativeZstdDecoder(async () => {
+    const wasm = await wasmZstdDecoder();
+    return { name: wasm.name, decode: (p, s) => { taken.push('fallback'); return wasm.decode(p, s); } };
+  });
+  if (!zstd) return ctx.skip();
+  await loadDecoders();
+  const { zstdFrames } = await import('../lib/compress/zstd-frames.js');
+  for (const f of [ctr, ctrStdin]) {
+    expect(zstdFrames(f).frames.reduce((n, fr) => n + fr.bound, 0)).toBeLessThanOrEqual(32 * f.length);
+    const { out } = await decode(zstd, f);
+    expect(Buffer.compare(Buffer.from(out), Buffer.from(decompressAs(f, 'zstd')))).toBe(0);
+  }
+  expect(taken).toEqual([]);
+  await expect(decode(zstd, flip(ctr, -1))).rejects.toThrow(/^corrupt zstd data: checksum mismatch/);
+  expect(taken).toEqual(['fallback']);
+  // 8 MiB of zeros: a few hundred bytes whose blocks may hold 8 MiB — streamed, not decoded whole.
+  const require = createRequire(import.meta.url);
+  const addon = [`linux-${process.arch}-gnu`, `linux-${process.arch}-musl`, `${process.platform}-${process.arch}`]
+    .map((n) => { try { return require(`@mongodb-js/zstd-${n}`) as { compress(b: Buffer, level: number): Promise<Buffer> }; } catch { return undefined; } })
+    .find((a) => a);
+  const zeros = new Uint8Array(await addon!.compress(Buffer.alloc(8 << 20), 3));
+  taken.length = 0;
+  const { out } = await decode(zstd, zeros);
+  expect(out.length).toBe(8 << 20);
+  expect(out.every((b) => b === 0)).toBe(true);
+  expect(taken).toEqual(['fallback']);
+});
+
+it('zstddec driven directly: a frame whose output ends exactly at the end of its 1 MiB buffer is complete (was "truncated data")', async (ctx) => {
+  const require = createRequire(import.meta.url);
+  const addon = [`linux-${process.arch}-gnu`, `linux-${process.arch}-musl`, `${process.platform}-${process.arch}`]
+    .map((n) => { try { return require(`@mongodb-js/zstd-${n}`) as { compress(b: Buffer, level: number): Promise<Buffer> }; } catch { return undefined; } })
+    .find((a) => a);
+  if (!addon) return ctx.skip(); // its compressor makes the frames
+  const wasm = await wasmZstdDecoder();
+  for (const size of [1 << 20, 3 << 20, (3 << 20) + 1]) {
+    const { out, complete } = await decode(wasm, new Uint8Array(await addon.compress(Buffer.alloc(size, 7), 3)));
+    expect(complete).toBe(true);
+    expect(out.length).toBe(size);
+  }
 });
 
 function collectGarbage(): void {

@@ -3,7 +3,7 @@
  * own zlib where it has zstd (node >= 22.15 / 23.8: native, as fast as `zstd -dc`); else the
  * reference decoder prebuilt as a Node-API addon (@mongodb-js/zstd's per-platform packages,
  * optional dependencies installed from the npm registry without compiling), for inputs whose
- * blocks hold at most 256 MiB, with zstddec as its fallback; else zstddec's WebAssembly build of
+ * blocks hold at most 256 MiB and 32 times the input, with zstddec as its fallback; else zstddec's WebAssembly build of
  * the reference decoder (zstd 1.5.7; ~2.5x slower than native, ~10x faster than the pure-JS fzstd).
  * node:zlib and zstddec stream: output goes to the sink 128 KiB to 1 MiB at a time, so a 60 MB
  * vmlinux is never held whole; the addon decodes a whole input at once (off the main thread) and
@@ -122,6 +122,7 @@ function directDecoder(instance: () => ZstdExports): ZstdStreamDecoder {
             new Uint8Array(ex.memory.buffer, inBuf, n).set(piece.subarray(at, at + n));
             let v = new DataView(ex.memory.buffer);
             v.setUint32(inStruct, inBuf, true); v.setUint32(inStruct + 4, n, true); v.setUint32(inStruct + 8, 0, true);
+            let read = 0;
             for (let idle = 0; ;) {
               v.setUint32(outStruct, outBuf, true); v.setUint32(outStruct + 4, IO, true); v.setUint32(outStruct + 8, 0, true);
               const r = ex.ZSTD_decompressStream(dctx, outStruct, inStruct) >>> 0;
@@ -130,9 +131,12 @@ function directDecoder(instance: () => ZstdExports): ZstdStreamDecoder {
                 const code = 0x100000000 - r;
                 throw new ZstdStreamError(ZSTD_ERRORS[code] ?? `zstd error ${code}`, k);
               }
-              pending = r;
               const produced = v.getUint32(outStruct + 8, true);
               const consumed = v.getUint32(inStruct + 8, true);
+              // A call that neither read nor wrote (the output was full exactly at a frame's end)
+              // answers for the next frame, which has not begun: the frame's own answer stands.
+              if (produced > 0 || consumed > read) pending = r;
+              read = consumed;
               if (produced && sink(new Uint8Array(ex.memory.buffer, outBuf, produced)) === false) return;
               // Done with this input once it is used up and the output was not full (all flushed).
               if (consumed >= n && produced < IO) break;
@@ -250,6 +254,13 @@ interface NativeZstd {
  * same as the default payload budget (BTFCHECK_MAX_BASE_PAYLOAD), which is checked first.
  */
 export const NATIVE_ZSTD_MAX = 256 << 20;
+/**
+ * ... and whose blocks may hold at most this many times the input: a kernel's may hold ~12x its
+ * payload (7.2.13: 160 MiB from 13 MiB), while near-empty data that only passes the 1000:1 ratio
+ * limit is streamed, so that the base loader can stop it at its first bytes without the addon
+ * having decoded all of it into memory.
+ */
+export const NATIVE_ZSTD_RATIO = 32;
 /** Output handed to the sink this much at a time. */
 const NATIVE_SLICE = 1 << 20;
 
@@ -308,7 +319,7 @@ function nativeDecoder(addon: NativeZstd, fallback: () => Promise<ZstdStreamDeco
       } catch {
         bound = Infinity;
       }
-      if (!(bound <= NATIVE_ZSTD_MAX)) return (await fallback()).decode(pieces, sink);
+      if (!(bound <= NATIVE_ZSTD_MAX && bound <= NATIVE_ZSTD_RATIO * input.length)) return (await fallback()).decode(pieces, sink);
       let out: Uint8Array;
       try {
         out = await addon.decompress(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
@@ -330,10 +341,13 @@ export function wasmZstdDecoder(): Promise<ZstdStreamDecoder> {
   return (cachedWasm ??= wasmDecoder());
 }
 
-/** The addon's decoder (zstddec behind it), or undefined where the addon is not installed. */
-export function nativeZstdDecoder(): ZstdStreamDecoder | undefined {
+/**
+ * The addon's decoder, or undefined where the addon is not installed. `fallback` (default zstddec)
+ * takes what the addon does not (tests pass one that records it).
+ */
+export function nativeZstdDecoder(fallback: () => Promise<ZstdStreamDecoder> = wasmZstdDecoder): ZstdStreamDecoder | undefined {
   const addon = loadNativeZstd();
-  return addon ? nativeDecoder(addon, wasmZstdDecoder) : undefined;
+  return addon ? nativeDecoder(addon, fallback) : undefined;
 }
 
 let cached: Promise<ZstdStreamDecoder> | undefined;
