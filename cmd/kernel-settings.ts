@@ -55,6 +55,8 @@ export interface BaseForSettings {
   sha256?: string;
   /** false: do not look for a .config beside `file` (explain without a base: `file` is the log). */
   configSearch?: boolean;
+  /** A .config that came with the base (in its package): used when --config is not given. */
+  packagedConfig?: { file: string; data: Uint8Array };
 }
 
 export interface ResolvedKernel {
@@ -114,6 +116,9 @@ export function resolveKernelSettings(args: KernelArgs, base: BaseForSettings): 
   if (args.config) {
     configFile = args.config;
     config = readKernelConfig(args.config, `--config ${args.config}`);
+  } else if (base.packagedConfig) {
+    configFile = base.packagedConfig.file;
+    config = parseKernelConfig(base.packagedConfig.data, configFile);
   } else if (base.configSearch !== false) {
     for (const candidate of configCandidates(base.file, release)) {
       try {
@@ -263,6 +268,15 @@ export function readKernelConfig(path: string, label: string): KernelConfig {
   let bytes: Uint8Array;
   try {
     bytes = readWholeFile(path, TEXT_INPUT_MAX);
+  } catch (e) {
+    throw new UsageError(`${label}: ${errorMessage(e)}`);
+  }
+  return parseKernelConfig(bytes, label);
+}
+
+/** A kernel .config's bytes (plain or gzip); `label` names it in errors. */
+export function parseKernelConfig(bytes: Uint8Array, label: string): KernelConfig {
+  try {
     if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes, { maxOutputLength: TEXT_INPUT_MAX });
   } catch (e) {
     throw new UsageError(`${label}: ${errorMessage(e)}`);

@@ -138,6 +138,27 @@ describe('check and abi on packages and images built from the samples', () => {
     expect(other.status).toBe(loose.status);
   });
 
+  it('check --base PKG reads the kernel .config in that package (6.x linux-image: boot/config-R beside boot/vmlinuz-R)', async () => {
+    const image = new Uint8Array(fs.readFileSync(sample(R13, 'vmlinux.btf.xz')));
+    const enc = (t: string): Uint8Array => Uint8Array.from(Buffer.from(t));
+    const modules = sample(R12, 'usr', 'lib', 'modules', R12, 'kernel');
+    for (const allow of [true, false]) {
+      const config = allow ? 'CONFIG_DEBUG_INFO_BTF_MODULES=y\nCONFIG_MODULE_ALLOW_BTF_MISMATCH=y\n' : 'CONFIG_DEBUG_INFO_BTF_MODULES=y\n# CONFIG_MODULE_ALLOW_BTF_MISMATCH is not set\n';
+      const deb = path.join(tmp, `linux-image-${R13}-allow-${allow}.deb`);
+      fs.writeFileSync(deb, await buildDeb({ name: `linux-image-${R13}`, version: '1', compression: 'xz', files: [
+        { name: `boot/vmlinuz-${R13}`, data: image }, { name: `boot/config-${R13}`, data: enc(config) },
+      ] }));
+      const r = runCli(['check', '-b', deb, modules, '--format', 'json']);
+      const j = JSON.parse(r.stdout);
+      expect(j.kernel.config).toBe(`${deb}!boot/config-${R13}`);
+      expect(j.kernel.allowBtfMismatch).toBe(allow);
+      expect(j.kernel.notes.join(' ')).not.toMatch(/no kernel config/);
+      const rejected = j.modules.filter((m: { status: string }) => m.status === 'rejected');
+      expect(rejected.length).toBeGreaterThan(0);
+      expect(rejected.every((m: { kernel: { loads: boolean } }) => m.kernel.loads === allow)).toBe(true);
+    }
+  });
+
   it('fingerprint of a kernel package is its image\'s base, named PKG!path', async () => {
     const [binary, modules] = await writeTrio(R13, 'xz');
     const fromPkg = JSON.parse(runCli(['fingerprint', '-f', 'json', binary]).stdout).bases[0];

@@ -539,7 +539,10 @@ export async function loadBaseFromArchives(paths: string[]): Promise<LoadedBase>
     const where = paths.length === 1 ? 'this package' : paths.join(', ');
     if (!pick.length) throw new InputError(`no kernel image (boot/vmlinuz-*, lib/modules/*/vmlinuz) or headers vmlinux (usr/src/linux-headers-*/vmlinux) in ${where}`);
     if (releases.size > 1) throw new InputError(`several kernels in ${where} (${pick.map((f) => f.path).join(', ')}): give one`);
-    return await loadBaseMember(pick[0]);
+    const base = await loadBaseMember(pick[0]);
+    // Its .config from the same packages (6.x: boot/config-R beside boot/vmlinuz-R; 7.x: linux-base's usr/lib/modules/R/config).
+    const config = files.found.find((f) => f.role === 'config' && (f.release === pick[0].release || !f.release || !pick[0].release));
+    return config ? { ...base, packagedConfig: { file: memberName(config.archive, config.path), data: config.data } } : base;
   } finally {
     for (const a of archives) a.close();
   }

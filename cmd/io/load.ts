@@ -51,6 +51,8 @@ export interface LoadedBase {
   /** Upstream version, e.g. '6.1.170', when the banner tells it. */
   version?: string;
   format: BaseFormat;
+  /** The kernel .config found in the same package as the base (`check --base PKG`), named PKG!path. */
+  packagedConfig?: { file: string; data: Uint8Array };
 }
 
 /** Format of a module file. */
