@@ -11,6 +11,9 @@
  * only zstd bases pay for it.
  */
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { Sink, ZstdStreamDecoder, ZstdStreamError } from '../../lib/compress/stream.js';
 import { zstdFrames } from '../../lib/compress/zstd-frames.js';
@@ -267,10 +270,13 @@ const NATIVE_SLICE = 1 << 20;
 /**
  * @mongodb-js/zstd's prebuilt addon for this platform, when installed (optional dependencies: npm
  * installs the one for this platform; none needs a compiler). Loaded directly, not through its
- * wrapper package, whose libc detection builds a whole process report. BTFCHECK_ZSTD=wasm turns it off.
+ * wrapper package, whose libc detection builds a whole process report. BTFCHECK_ZSTD=wasm turns it off;
+ * worker threads do without it.
  */
 function loadNativeZstd(): NativeZstd | undefined {
-  if (process.env.BTFCHECK_ZSTD === 'wasm') return undefined;
+  // Worker threads (abi loads its two sides' bases on two at once) stream: the addon needs its
+  // window and its whole output at once, about twice what zstddec holds.
+  if (process.env.BTFCHECK_ZSTD === 'wasm' || !isMainThread) return undefined;
   const require = createRequire(import.meta.url);
   const names = process.platform === 'linux'
     ? [`linux-${process.arch}-gnu`, `linux-${process.arch}-musl`] // a musl system fails to open the glibc build, and the reverse
@@ -320,18 +326,66 @@ function nativeDecoder(addon: NativeZstd, fallback: () => Promise<ZstdStreamDeco
         bound = Infinity;
       }
       if (!(bound <= NATIVE_ZSTD_MAX && bound <= NATIVE_ZSTD_RATIO * input.length)) return (await fallback()).decode(pieces, sink);
-      let out: Uint8Array;
+      // One at a time: each holds its whole output until the collector frees it.
+      const release = await nativeTurn();
       try {
-        out = await addon.decompress(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
-      } catch {
-        return (await fallback()).decode(pieces, sink);
-      }
-      if (out.length > bound) return (await fallback()).decode(pieces, sink);
-      for (let at = 0; at < out.length; at += NATIVE_SLICE) {
-        if (sink(out.subarray(at, Math.min(out.length, at + NATIVE_SLICE))) === false) return;
+        const size = await handOver(addon, input, bound, sink);
+        if (size === undefined) return await (await fallback()).decode(pieces, sink);
+        // The output is the addon's memory, freed when its buffer is collected and the addon's
+        // finalizer has run (a turn of the event loop later): do both now (a few ms), not after
+        // the next base or the whole tree, and only here, where handOver's frame is gone.
+        if (size >= NATIVE_COLLECT && collectGarbage()) await new Promise<void>((r) => setImmediate(r));
+      } finally {
+        release();
       }
     },
   };
+}
+
+/**
+ * Decodes `input` with the addon and hands its output to `sink` in slices; the bytes decoded, or
+ * undefined when the addon failed (nothing was handed over then).
+ */
+async function handOver(addon: NativeZstd, input: Uint8Array, bound: number, sink: Sink): Promise<number | undefined> {
+  let out: Uint8Array;
+  try {
+    out = await addon.decompress(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+  } catch {
+    return undefined;
+  }
+  if (out.length > bound) return undefined;
+  for (let at = 0; at < out.length; at += NATIVE_SLICE) {
+    if (sink(out.subarray(at, Math.min(out.length, at + NATIVE_SLICE))) === false) break;
+  }
+  return out.length;
+}
+
+/** Outputs at least this large are collected as soon as they are handed over. */
+const NATIVE_COLLECT = 8 << 20;
+let queue: Promise<void> = Promise.resolve();
+
+/** Waits for the previous native decode to end; resolves to the function that ends this one. */
+function nativeTurn(): Promise<() => void> {
+  let release!: () => void;
+  const done = new Promise<void>((r) => { release = r; });
+  const turn = queue.then(() => release);
+  queue = queue.then(() => done);
+  return turn;
+}
+
+let gcFn: (() => void) | null | undefined;
+/** A full collection, where this node lets us ask for one; false where it does not. */
+function collectGarbage(): boolean {
+  if (gcFn === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      gcFn = vm.runInNewContext('gc') as () => void;
+    } catch {
+      gcFn = null;
+    }
+  }
+  gcFn?.();
+  return !!gcFn;
 }
 
 let cachedWasm: Promise<ZstdStreamDecoder> | undefined;
