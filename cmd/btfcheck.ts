@@ -7,15 +7,23 @@
  * the same way for every command and for the fast path. yargs then gets them rewritten so it
  * cannot read them otherwise (`--name=value`, one per array element, its greedy arrays off).
  */
-import yargs from 'yargs';
 import type { Argv, CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { CommandSpec, GLOBAL_OPTIONS, positionalsOf, readArgs, specsFromYargs, splitCommand, YargsOptions } from './argv.js';
 import { errorMessage, EXIT_ERROR, printError, printUsageError, setLogLevel, writeJsonError } from './common.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 
-/** The options of one command as yargs knows them, with its positionals. */
+/**
+ * yargs, loaded by import() (it is an ES module only; the bundle is CommonJS, whose require() of an
+ * ES module node 20 only has from 20.19).
+ */
+type Yargs = (args: string[]) => Argv;
+let yargs: Yargs;
+async function loadYargs(): Promise<Yargs> {
+  return (yargs ??= (await import('yargs')).default as unknown as Yargs);
+}
+
+/** The options of one command as yargs knows them, with its positionals (after loadYargs). */
 export function commandSpec(module: CommandModule<object, never>): CommandSpec {
   const commandString = String(module.command);
   const positionals = positionalsOf(commandString);
@@ -26,7 +34,9 @@ export function commandSpec(module: CommandModule<object, never>): CommandSpec {
   return { command: commandString.split(' ')[0], options: specsFromYargs(options, positionals), positionals };
 }
 
-export async function runYargs(argv: string[] = hideBin(process.argv)): Promise<void> {
+export async function runYargs(argv?: string[]): Promise<void> {
+  await loadYargs();
+  argv ??= (await import('yargs/helpers')).hideBin(process.argv);
   const modules = [
     checkCommand, demoCommand,
     (await import('./commands/abi.js')).abiCommand,

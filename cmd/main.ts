@@ -8,6 +8,7 @@
  * yargs, after the same reader has checked its options.
  */
 import nodeModule from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 
 // Node >= 22.1 can cache compiled code between runs; startup is most of a one-module check.
 // (Older nodes have no such call; everything else is imported after it on purpose.)
@@ -36,7 +37,9 @@ async function main(): Promise<void> {
   if (process.exitCode) (await import('./common.js')).writeJsonError();
 }
 
-main().catch(async (e) => {
+// The bundle is one file: a worker thread cmd/io/archives.ts starts on "itself" runs this file,
+// and is served by that module (loading it starts its task), not by the command line.
+if (isMainThread) void main().catch(async (e) => {
   const { errorMessage, EXIT_ERROR, printError, printUsageError, writeJsonError } = await import('./common.js');
   const { ArgvError } = await import('./argv.js');
   if (e instanceof ArgvError) printUsageError(e.message, e.command);
@@ -44,3 +47,4 @@ main().catch(async (e) => {
   process.exitCode = EXIT_ERROR;
   writeJsonError();
 });
+else void import('./io/archives.js');
