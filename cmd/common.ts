@@ -113,21 +113,51 @@ export async function log(level: Level, obj: object, msg: string): Promise<void>
  * (more than the rest of a one-module check), and a report is written once, whole. EAGAIN (a
  * non-blocking pipe that is full) is retried; EPIPE (the reader went away, `| head`) ends quietly.
  */
-export async function writeOut(text: string): Promise<void> {
+export async function writeOut(text: string | Iterable<string>): Promise<void> {
   reportWritten = true;
-  const bytes = Buffer.from(text, 'utf8');
-  let off = 0;
-  while (off < bytes.length) {
-    try {
-      off += fs.writeSync(1, bytes, off, Math.min(bytes.length - off, 1 << 20));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        await new Promise((r) => setTimeout(r, 1));
-        continue;
-      }
-      if (code === 'EPIPE') return;
-      throw e;
+  if (typeof text === 'string') {
+    await writeText(text);
+    return;
+  }
+  // Pieces (a JSON report a module at a time) gathered up to 1 MiB, then written.
+  let pending: string[] = [];
+  let size = 0;
+  for (const piece of text) {
+    pending.push(piece);
+    size += piece.length;
+    if (size >= OUT_PIECE) {
+      if (!(await writeText(pending.join('')))) return;
+      pending = [];
+      size = 0;
     }
   }
+  await writeText(pending.join(''));
 }
+
+/** Writes text to stdout, 1 MiB at a time (never ending inside a surrogate pair); false on EPIPE. */
+async function writeText(text: string): Promise<boolean> {
+  for (let from = 0; from < text.length;) {
+    let to = Math.min(text.length, from + OUT_PIECE);
+    if (to < text.length && (text.charCodeAt(to - 1) & 0xfc00) === 0xd800) to--;
+    const bytes = Buffer.from(text.slice(from, to), 'utf8');
+    from = to;
+    let off = 0;
+    while (off < bytes.length) {
+      try {
+        off += fs.writeSync(1, bytes, off, bytes.length - off);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          await new Promise((r) => setTimeout(r, 1));
+          continue;
+        }
+        if (code === 'EPIPE') return false;
+        throw e;
+      }
+    }
+  }
+  return true;
+}
+
+/** Characters of text encoded and written at a time. */
+const OUT_PIECE = 1 << 20;

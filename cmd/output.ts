@@ -1,6 +1,6 @@
 /** Picks the renderer for --format, and how text meets the terminal (colour, width). */
 import tty from 'node:tty';
-import { CHECK_SCHEMA, CheckReport, toJson } from '../lib/report/model.js';
+import { CHECK_SCHEMA, CheckReport, jsonPieces, toJson } from '../lib/report/model.js';
 import { renderDmesg } from '../lib/report/dmesg.js';
 import { renderJunit } from '../lib/report/junit.js';
 import { renderText, TextOptions } from '../lib/report/text.js';
@@ -15,6 +15,11 @@ export function renderOutput(report: CheckReport, format: OutputFormat, opts: Te
     case 'junit': return renderJunit(report);
     default: return renderText(report, opts);
   }
+}
+
+/** renderOutput as pieces for writeOut: JSON a module at a time (a whole tree's report is 13 MB). */
+export function renderOutputPieces(report: CheckReport, format: OutputFormat, opts: TextOptions = {}): Iterable<string> {
+  return format === 'json' ? jsonPieces(report, CHECK_SCHEMA) : [renderOutput(report, format, opts)];
 }
 
 /**

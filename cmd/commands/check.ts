@@ -5,7 +5,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import { EXIT_ERROR, EXIT_FAIL, EXIT_OK, log, UsageError, writeOut } from '../common.js';
 import { CheckReport } from '../../lib/report/model.js';
-import { renderOutput, OutputFormat, OUTPUT_FORMATS, terminalStyle } from '../output.js';
+import { renderOutputPieces, OutputFormat, OUTPUT_FORMATS, terminalStyle } from '../output.js';
 import { resolveKernelSettings } from '../kernel-settings.js';
 import { loadBaseOrExit, runChecks } from '../run-checks.js';
 
@@ -94,7 +94,7 @@ export async function runCheck(args: CheckArgs): Promise<number> {
   };
   if (results.results.length === 0) throw new UsageError('no modules found in the given paths');
   await log('info', { ...report.summary, kernel: report.kernel, ms: Math.round(performance.now() - started) }, 'checked');
-  await writeOut(renderOutput(report, args.format, { problemsOnly: args.problemsOnly, maxFindings: args.maxFindings, ...terminalStyle() }));
+  await writeOut(renderOutputPieces(report, args.format, { problemsOnly: args.problemsOnly, maxFindings: args.maxFindings, ...terminalStyle() }));
   const s = report.summary;
   if (s.errors > 0 || candidateErrors > 0) return EXIT_ERROR;
   const fails = (m: CheckReport['modules'][number]): boolean =>

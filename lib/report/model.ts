@@ -74,9 +74,68 @@ export function setDocumentSchema(schema: string | undefined): void {
  * they are written as \u escapes too, meaning the same.
  */
 export function toJson(value: unknown, schema: string | undefined = documentSchema): string {
+  return escapeC1(JSON.stringify(withSchema(value, schema), bigintAsString, 2)) + '\n';
+}
+
+function withSchema(value: unknown, schema: string | undefined): unknown {
   if (schema && value !== null && typeof value === 'object' && !Array.isArray(value) && !('schema' in value)) {
-    value = { schema, ...value };
+    return { schema, ...value };
   }
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
-    .replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+  return value;
+}
+
+const bigintAsString = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
+
+const escapeC1 = (text: string): string =>
+  text.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** A plain object or array (no toJSON, no class): what toJsonPieces may take apart. */
+function plain(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === Array.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+}
+
+/** JSON.stringify(v, bigintAsString, 2) of a member or element, its lines indented by `pad`. */
+function nested(v: unknown, pad: string): string {
+  return JSON.stringify(v, bigintAsString, 2).replace(/\n/g, `\n${pad}`);
+}
+
+/** What JSON.stringify leaves out of an object (and writes as null in an array). */
+const omitted = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+/**
+ * toJson in pieces whose concatenation is the same text: a document's array members one element at
+ * a time, so that a whole tree's report (13 MB of JSON for 1,000 modules) is never one string.
+ * Anything but plain data (a toJSON, a class instance) as a member or element: toJson whole.
+ */
+export function jsonPieces(value: unknown, schema: string | undefined = documentSchema): Iterable<string> {
+  const doc = withSchema(value, schema);
+  const simple = (v: unknown): boolean => v === null || typeof v !== 'object' || plain(v);
+  if (!plain(doc) || Array.isArray(doc)) return [toJson(value, schema)];
+  for (const key of Object.keys(doc)) {
+    const v = doc[key];
+    if (!simple(v) || (Array.isArray(v) && !v.every(simple))) return [toJson(value, schema)];
+  }
+  return documentPieces(doc);
+}
+
+function* documentPieces(doc: Record<string, unknown>): Generator<string> {
+  let first = true;
+  for (const key of Object.keys(doc)) {
+    const v = bigintAsString(key, doc[key]);
+    if (omitted(v)) continue;
+    yield escapeC1(`${first ? '{\n' : ',\n'}  ${JSON.stringify(key)}: `);
+    first = false;
+    if (!Array.isArray(v) || v.length === 0) {
+      yield escapeC1(nested(v, '  '));
+      continue;
+    }
+    for (let i = 0; i < v.length; i++) {
+      const e = bigintAsString(String(i), v[i]);
+      yield escapeC1(`${i === 0 ? '[\n' : ',\n'}    ${omitted(e) ? 'null' : nested(e, '    ')}`);
+    }
+    yield '\n  ]';
+  }
+  yield first ? '{}\n' : '\n}\n';
 }
