@@ -67,4 +67,13 @@ describe('the boot-time parse verdict kept between runs', () => {
       fs.chmodSync(dir, 0o700);
     }
   });
+
+  it('creates nothing under a directory that is not ours (root with a user\'s HOME)', (ctx) => {
+    if (process.getuid?.() !== 0) return ctx.skip(); // needs chown
+    const home = path.join(scratch, 'home-of-someone');
+    fs.mkdirSync(home);
+    fs.chownSync(home, 65534, 65534);
+    expect(check({ BTFCHECK_CACHE_DIR: '', XDG_CACHE_HOME: '', HOME: home })).toEqual(plain);
+    expect(fs.readdirSync(home)).toEqual([]);
+  });
 });

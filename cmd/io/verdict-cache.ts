@@ -13,8 +13,9 @@
  * Only bases of 1 MiB or more (parsing a small one costs little); at most 64 entries are kept.
  *
  * Safe as root in a shared machine: the directory must be ours (owner = our uid, no group/other
- * write, not a symlink), an entry is opened with O_NOFOLLOW|O_NONBLOCK, must be a regular file
- * owned by us of at most 1 MiB and must name the exact key it answers; new entries are written to
+ * write, not a symlink) and is created only under a directory of ours (never a root-owned ~/.cache
+ * in a user's home under sudo), an entry is opened with O_NOFOLLOW|O_NONBLOCK, must be a regular
+ * file owned by us of at most 1 MiB and must name the exact key it answers; new entries are written to
  * an O_CREAT|O_EXCL|O_NOFOLLOW temporary (mode 0600) and renamed into place. Anything unexpected
  * means no cache: the parse is done, nothing is reported.
  */
@@ -68,6 +69,19 @@ function dirIsOurs(dir: string): boolean {
   }
 }
 
+/** Whether the nearest existing ancestor of `dir` belongs to us (where mkdir -p would start). */
+function nearestExistingIsOurs(dir: string): boolean {
+  const uid = process.getuid?.();
+  for (let d = nodePath.dirname(dir); ; d = nodePath.dirname(d)) {
+    try {
+      const st = fs.statSync(d);
+      return uid === undefined || st.uid === uid;
+    } catch {
+      if (nodePath.dirname(d) === d) return false;
+    }
+  }
+}
+
 function keyOf(build: string, sha256: string, version: string, rules: Readonly<Record<string, boolean>>): string {
   const switches = Object.keys(rules).sort().map((k) => `${k}=${rules[k] ? 'on' : 'off'}`).join(',');
   return `vmlinux-parse 1\n${build}\n${sha256}\n${version}\n${switches}`;
@@ -110,6 +124,9 @@ function readEntry(file: string, key: string): BootParseVerdict | undefined {
 function writeEntry(dir: string, file: string, key: string, verdict: BootParseVerdict): void {
   const text = JSON.stringify({ key, errno: verdict.errno, log: verdict.log });
   if (Buffer.byteLength(text) > ENTRY_MAX) return;
+  // Nothing is created under a directory that is not ours: root run with a user's HOME (sudo
+  // without -H) must not leave a root-owned ~/.cache in that user's home.
+  if (!fs.existsSync(dir) && !nearestExistingIsOurs(dir)) return;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch {
