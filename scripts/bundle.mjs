@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Bundles the command line into dist/bin/ (what the `btfcheck` bin runs): main.js and the check
- * worker's check-worker.js, one CommonJS file each. A package hook checking one module pays node's
+ * Bundles the command line into dist/bin/ (what the `btfcheck` bin runs): cli.js and the check
+ * worker's check-worker.js, one CommonJS file each, and main.js, the bin, which loads cli.js. A package hook checking one module pays node's
  * module loading for every file it loads: one file costs least. Dependencies stay external: yargs,
  * pino, piscina and @napi-rs/lzma are loaded lazily, only by the calls that need them.
  */
@@ -43,7 +43,7 @@ const fingerprint = sourceFingerprint();
 // code, require() of their packages included, runs on first import()). Packages stay external;
 // ES-module-only ones (yargs, zstddec) are loaded with import(), which CommonJS keeps.
 // import.meta.url is the bundle file's own URL (new URL('./check-worker.js', ...) still resolves).
-for (const [entry, out] of [['cmd/main.ts', 'dist/bin/main.js'], ['cmd/check-worker.ts', 'dist/bin/check-worker.js']]) {
+for (const [entry, out] of [['cmd/main.ts', 'dist/bin/cli.js'], ['cmd/check-worker.ts', 'dist/bin/check-worker.js']]) {
   await build({
     entryPoints: [entry],
     outfile: out,
@@ -58,3 +58,12 @@ for (const [entry, out] of [['cmd/main.ts', 'dist/bin/main.js'], ['cmd/check-wor
     banner: { js: '"use strict";\nconst __btfcheckSelfUrl = require("node:url").pathToFileURL(__filename).href;' },
   });
 }
+
+// The bin: turns on node's compile cache (node >= 22.1) before the bundle is compiled, so that the
+// bundle itself is cached between runs (cmd/main.ts turning it on comes after its own compile).
+fs.writeFileSync('dist/bin/main.js', `#!/usr/bin/env node
+'use strict';
+// btfcheck's command line (scripts/bundle.mjs): node >= 22.1 keeps the compiled bundle between runs.
+require('node:module').enableCompileCache?.();
+require('./cli.js');
+`, { mode: 0o755 });
