@@ -486,11 +486,14 @@ export async function baseFromCompressed(data: Uint8Array, compression: Compress
   return { ...r2.base, compression };
 }
 
+/** Payload candidates tried in an old-protocol bzImage before it is called noise. */
+export const MAX_PAYLOAD_CANDIDATES = 64;
+
 /**
  * The base inside a bzImage, streamed from its payload: the setup header's payload fields when
  * present; otherwise (old boot protocol) each compression magic after the setup code is tried as a
- * candidate, one at a time, all within the one budget of `options.budget` (bytes and time), so
- * that many candidates cannot multiply the cost.
+ * candidate, one at a time, at most MAX_PAYLOAD_CANDIDATES, all within the one budget of
+ * `options.budget` (bytes and time), so that many candidates cannot multiply the cost.
  */
 export async function baseFromBzImage(bytes: Uint8Array, options: BaseStreamOptions): Promise<StreamedBase & { header: BzImageHeader }> {
   const header = readBzImageHeader(bytes);
@@ -518,6 +521,11 @@ export async function baseFromBzImage(bytes: Uint8Array, options: BaseStreamOpti
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   for (const [compression, magic] of COMPRESSION_MAGICS) {
     for (let at = indexOf(bytes, magic, start); at >= 0; at = indexOf(bytes, magic, at + 1)) {
+      // A kernel has one payload, right after the setup code: a file with this many magics is noise
+      // (each refusal costs milliseconds; a thousand of them is seconds of nothing).
+      if (tried === MAX_PAYLOAD_CANDIDATES) {
+        throw new InputError(`bzImage (old boot protocol, no payload fields): more than ${MAX_PAYLOAD_CANDIDATES} compression magics after the setup code, none of them an ELF file${limitError ? ` (the first refused: ${limitError.message})` : ''}; not a kernel image`);
+      }
       tried++;
       try {
         const base = await baseFromCompressed(bytes.subarray(at), compression, { ...opts, what: `bzImage payload candidate (${compression} at ${at})` });

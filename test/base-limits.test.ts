@@ -277,6 +277,21 @@ describe('old-protocol candidates share one budget', () => {
   }, 30_000);
 });
 
+describe('old-protocol candidates are counted', () => {
+  it('an image of noise full of gzip magics is refused after 64 candidates, quickly (fuzz case 82752: 1,025 candidates, 3-8 s)', async () => {
+    // 4 MiB of noise with a gzip magic (1f 8b 08) every 4 KiB: a thousand candidates, each refused.
+    const noise = new Uint8Array(4 * MiB);
+    for (let i = 0, x = 99; i < noise.length; i++) { x = (x * 1103515245 + 12345) >>> 0; noise[i] = x >>> 24; }
+    for (let at = 0; at + 3 < noise.length; at += 4096) noise.set([0x1f, 0x8b, 0x08], at);
+    const image = bzImage(noise, '6.1.0-99-test-amd64 (b@e) #1', false);
+    const budget = new DecodeBudget(256 * MiB, 20_000);
+    const t0 = performance.now();
+    await expect(baseFromBzImage(image, { budget, limits: { maxRatio: 1000, ratioFloor: 16 * MiB }, maxBtf: 64 * MiB }))
+      .rejects.toThrow(/^bzImage \(old boot protocol, no payload fields\): more than 64 compression magics after the setup code, none of them an ELF file.*; not a kernel image$/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  }, 30_000);
+});
+
 describe('a vmlinux laid out against the one-pass capture loads through a second pass', () => {
   const { builder } = smallBase();
   const btf = builder.build();

@@ -99,18 +99,23 @@ export function zstdStored(data: Uint8Array): Uint8Array {
  * section name table excepted, which moved), the checksum section is new or replaced, and .BTF
  * is byte-identical. Throws an Error describing the first difference.
  */
+const SHT_STRTAB = 3;
+
 export async function verifyStamped(original: Uint8Array, stamped: Uint8Array): Promise<void> {
   const before = readElf(memorySource(original));
   const after = readElf(memorySource(stamped));
   // A module a standard ELF reader rejects is damaged: refused, not stamped. Only a module that
   // reads before stamping and not after is our fault (an internal error).
   const originalParse = await elfinfoOpen(original);
-  if (!originalParse.success || !originalParse.elf) throw new InputError(`damaged ELF (${originalParse.errors.join('; ') || 'unreadable'}); not stamped`);
+  // (elfinfo's own words can be a JavaScript exception's: not shown.)
+  if (!originalParse.success || !originalParse.elf) throw new InputError('damaged ELF (a standard ELF reader, elfinfo, cannot parse it); not stamped');
   // The kernel refuses a section name table without a final NUL (-ENOEXEC); its last name would
   // also run on into the name stamp appends.
   const names = before.sections[before.shstrndx];
   const nameTable = names ? sectionData(memorySource(original), names) : new Uint8Array(0);
   if (nameTable.length === 0 || nameTable[nameTable.length - 1] !== 0) throw new InputError('damaged ELF (the section name table does not end in NUL, which the kernel refuses); not stamped');
+  // ELF readers (elfinfo, binutils) take names only from a SHT_STRTAB table.
+  if (names.type !== SHT_STRTAB) throw new InputError(`damaged ELF (the section name table has type ${names.type}, not SHT_STRTAB); not stamped`);
   const namesBefore = originalParse.elf.sections;
   const parsed = await elfinfoOpen(stamped);
   if (!parsed.success || !parsed.elf) throw new Error(`elfinfo cannot parse the stamped module: ${parsed.errors.join('; ')}`);
