@@ -292,6 +292,24 @@ describe('old-protocol candidates are counted', () => {
   }, 30_000);
 });
 
+describe('xz of many small streams', () => {
+  it('each candidate is classified from its first stream, not decoded whole (fuzz case 29750: 18 s, 611 MiB)', async () => {
+    // 1,300 xz streams of 6 KiB of noise, back to back, in an old-protocol bzImage: every stream
+    // is a candidate, and each one's "rest of the data" is megabytes.
+    const noise = new Uint8Array(6144);
+    for (let i = 0, x = 7; i < noise.length; i++) { x = (x * 1103515245 + 12345) >>> 0; noise[i] = x >>> 24; }
+    const one = new Uint8Array(xz.compressSync(noise));
+    const image = bzImage(repeat(one, 1300), '6.1.0-99-test-amd64 (b@e) #1', false);
+    const budget = new DecodeBudget(256 * MiB, 20_000);
+    const t0 = performance.now();
+    await expect(baseFromBzImage(image, { budget, limits: { maxRatio: 1000, ratioFloor: 16 * MiB }, maxBtf: 64 * MiB, xz: (b) => new Uint8Array(xz.decompressSync(b)) }))
+      .rejects.toThrow(/more than 64 compression magics/);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // 64 first streams of 6 KiB each, not 64 times the rest.
+    expect(budget.used).toBeLessThan(4 * MiB);
+  }, 30_000);
+});
+
 describe('a vmlinux laid out against the one-pass capture loads through a second pass', () => {
   const { builder } = smallBase();
   const btf = builder.build();

@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import { Compression } from './detect.js';
 import { checkOutputSize, DecodeBudget, DecompressLimits, formatSize } from './limits.js';
 import { decompressLz4Frame, lz4LegacyBound, streamLz4Legacy } from './lz4.js';
-import { AsyncXzDecoder, decompressXz, decompressXzAsync, unfilterX86, xzFirstChunk, xzInfo, XzDecoder } from './xz.js';
+import { AsyncXzDecoder, decompressXz, decompressXzAsync, unfilterX86, xzFirstChunk, xzFirstStream, xzInfo, XzDecoder } from './xz.js';
 import { zstdFrames } from './zstd-frames.js';
 
 /**
@@ -101,7 +101,7 @@ export async function decodeStream(input: Uint8Array, compression: Compression, 
       // bytes to the sink, which refuses data that is not what it wants (no ELF, no BTF) at the
       // cost of 2 MiB instead of the whole stream.
       let delivered = 0;
-      const peek = xzFirstChunk(input, info);
+      const peek: { stream: Uint8Array; size: number; x86Start?: number } | undefined = xzFirstChunk(input, info) ?? xzFirstStream(input, info);
       if (peek) {
         let head: Uint8Array;
         try {

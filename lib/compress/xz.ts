@@ -334,6 +334,19 @@ export function xzFirstChunk(input: Uint8Array, info: XzInfo): { stream: Uint8Ar
   return { stream, size, x86Start: blk.x86Start };
 }
 
+/**
+ * The first of several concatenated streams, when it has no filter: what a whole-stream decoder can
+ * decode first when xzFirstChunk cannot cut a chunk (a block of one chunk), so that data of many
+ * small streams is classified from the first (a bzImage candidate of noise) before the rest decodes.
+ */
+export function xzFirstStream(input: Uint8Array, info: XzInfo): { stream: Uint8Array; size: number } | undefined {
+  if (info.streams.length < 2) return undefined;
+  const [start, end] = info.streams[0];
+  const blocks = info.blocks.filter((b) => b.headerAt >= start && b.headerAt < end);
+  if (blocks.some((b) => b.x86Start !== undefined)) return undefined;
+  return { stream: input.subarray(start, end), size: blocks.reduce((n, b) => n + b.uncompressedSize, 0) };
+}
+
 /** Decodes one complete xz stream off the calling thread (e.g. a native thread pool). */
 export type AsyncXzDecoder = (xz: Uint8Array) => Promise<Uint8Array>;
 
