@@ -5,8 +5,6 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import nodePath from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import {
@@ -28,6 +26,7 @@ import {
 import { maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
 import { KernelReport, resolveKernelSettings } from '../kernel-settings.js';
 import { checkLoaded, prepareContext, runChecks } from '../run-checks.js';
+import { collectGarbage } from '../io/gc.js';
 
 export interface AbiArgs {
   /** One build: a base file, an unpacked root, 'running', or packages / an initramfs / a directory of packages. */
@@ -537,25 +536,9 @@ async function* archiveItems(side: Side): AsyncGenerator<Item> {
 /** Modules checked between full collections (see collectGarbage). */
 const GC_EVERY = 128;
 
-let gcFn: (() => void) | null | undefined;
-/**
- * A full collection, between the phases (bases loaded, bases compared, one direction done) and every
- * GC_EVERY modules. Each phase leaves garbage (the comparison's work arrays, decoded modules, kernel
- * verdicts) that V8 would rather grow the heap over than collect, and memory a process has grown to
- * is rarely given back: on the 7.2 pair the peak was ~290 MiB without, ~245 MiB with (live data
- * stays under 60 MiB). A collection of that small heap takes a few milliseconds.
- */
-function collectGarbage(): void {
-  if (gcFn === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      gcFn = vm.runInNewContext('gc') as () => void;
-    } catch {
-      gcFn = null;
-    }
-  }
-  gcFn?.();
-}
+// collectGarbage (cmd/io/gc.ts) runs between the phases (bases loaded, bases compared, one
+// direction done) and every GC_EVERY modules: on the 7.2 pair the peak was ~290 MiB without, ~245
+// MiB with (live data stays under 60 MiB).
 
 export async function runAbi(args: AbiArgs): Promise<number> {
   await loadDecoders(); // reading modules and symvers below is synchronous

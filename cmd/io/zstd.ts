@@ -11,12 +11,11 @@
  * only zstd bases pay for it.
  */
 import { createRequire } from 'node:module';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { Sink, ZstdStreamDecoder, ZstdStreamError } from '../../lib/compress/stream.js';
 import { zstdFrames } from '../../lib/compress/zstd-frames.js';
+import { collectGarbage } from './gc.js';
 
 /** Consecutive empty outputs after which zstddec's stream is taken as stopped (see wasmDecoder). */
 const STALL = 16;
@@ -371,21 +370,6 @@ function nativeTurn(): Promise<() => void> {
   const turn = queue.then(() => release);
   queue = queue.then(() => done);
   return turn;
-}
-
-let gcFn: (() => void) | null | undefined;
-/** A full collection, where this node lets us ask for one; false where it does not. */
-function collectGarbage(): boolean {
-  if (gcFn === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      gcFn = vm.runInNewContext('gc') as () => void;
-    } catch {
-      gcFn = null;
-    }
-  }
-  gcFn?.();
-  return !!gcFn;
 }
 
 let cachedWasm: Promise<ZstdStreamDecoder> | undefined;
