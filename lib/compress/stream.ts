@@ -14,7 +14,7 @@ import { Compression } from './detect.js';
 import { checkOutputSize, DecodeBudget, DecompressLimits, formatSize } from './limits.js';
 import { decompressLz4Frame, lz4LegacyBound, streamLz4Legacy } from './lz4.js';
 import { AsyncXzDecoder, decompressXz, decompressXzAsync, unfilterX86, xzFirstChunk, xzFirstStream, xzInfo, XzDecoder } from './xz.js';
-import { zstdFrames } from './zstd-frames.js';
+import { checkEndsWithLastFrame, zstdFrames } from './zstd-frames.js';
 
 /**
  * Receives decoded output in order. A piece is valid only during the call (decoders may reuse
@@ -140,9 +140,7 @@ const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
 async function streamZstd(input: Uint8Array, options: StreamOptions, limits: DecompressLimits, counted: (chunk: Uint8Array) => boolean, sliced: (out: Uint8Array) => void): Promise<void> {
   const { frames, end } = zstdFrames(input);
-  if (options.wholeFile && end < input.length) {
-    throw new InputError(`corrupt zstd data: ${input.length - end} byte${input.length - end === 1 ? '' : 's'} after the last frame`);
-  }
+  if (options.wholeFile) checkEndsWithLastFrame(input, end);
   const bound = frames.reduce((n, f) => n + f.bound, 0);
   const declared = frames.every((f) => f.contentSize !== undefined);
   options.budget.fits('zstd data', declared ? 'declares' : 'may produce', bound);

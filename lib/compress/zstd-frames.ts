@@ -108,3 +108,12 @@ export function zstdFrames(input: Uint8Array): { frames: FrameInfo[]; end: numbe
   return { frames, end: Math.min(at, input.length) };
 }
 
+/**
+ * A whole file (a .ko.zst, a compressed base) ends with its last frame, as zstd -t and kmod's
+ * decoder require: bytes after it would hide a frame whose checksum flag was cleared (its 4
+ * checksum bytes then look like trailing bytes). `end` is zstdFrames' end.
+ */
+export function checkEndsWithLastFrame(input: Uint8Array, end: number): void {
+  const extra = input.length - end;
+  if (extra > 0) throw new InputError(`corrupt zstd data: ${extra} byte${extra === 1 ? '' : 's'} after the last frame`);
+}

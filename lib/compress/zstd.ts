@@ -17,7 +17,7 @@ import { decompress as fzstdDecompress } from 'fzstd';
 import { InputError } from '../errors.js';
 import { checkOutputSize, DecompressLimits, formatSize } from './limits.js';
 import { xxh64 } from './xxhash64.js';
-import { FrameInfo, zstdFrames } from './zstd-frames.js';
+import { checkEndsWithLastFrame, FrameInfo, zstdFrames } from './zstd-frames.js';
 
 export { zstdFrames };
 export type { FrameInfo };
@@ -48,13 +48,8 @@ function runFzstd(data: Uint8Array, buf?: Uint8Array): Uint8Array {
  */
 export function decompressZstd(input: Uint8Array, limits: DecompressLimits, sizeHint?: number): Uint8Array {
   const { frames, end } = zstdFrames(input);
-  // A whole file (a .ko.zst, a compressed base) ends with its last frame, as zstd -t and kmod's
-  // decoder require: bytes after it would hide a frame whose checksum flag was cleared (its 4
-  // checksum bytes then look like trailing bytes). A bzImage payload (sizeHint) ends with the
-  // kernel's 4-byte size trailer.
-  if (sizeHint === undefined && end < input.length) {
-    throw new InputError(`corrupt zstd data: ${input.length - end} byte${input.length - end === 1 ? '' : 's'} after the last frame`);
-  }
+  // A whole file ends with its last frame; a bzImage payload (sizeHint) with the 4-byte size trailer.
+  if (sizeHint === undefined) checkEndsWithLastFrame(input, end);
   const bound = frames.reduce((n, f) => n + f.bound, 0);
   const declared = frames.every((f) => f.contentSize !== undefined);
   checkOutputSize('zstd', declared ? 'declares' : 'may produce', bound, input.length, limits);
