@@ -522,15 +522,8 @@ export async function readKernelFiles(archives: Archive[]): Promise<KernelFiles>
 export async function loadBaseFromArchives(paths: string[]): Promise<LoadedBase> {
   const archives: Archive[] = [];
   try {
-    for (const p of paths) {
-      try {
-        archives.push(await openArchiveChecked(p));
-      } catch (e) {
-        // With one package the caller names it (`btfcheck: PKG: ...`): not twice.
-        if (paths.length === 1 && e instanceof InputError && e.message.startsWith(`${p}: `)) throw new InputError(e.message.slice(p.length + 2));
-        throw e;
-      }
-    }
+    // With one package the caller names it (`btfcheck: PKG: ...`): not twice.
+    for (const p of paths) archives.push(await openArchiveChecked(p, paths.length > 1));
     const files = await readKernelFiles(archives);
     const images = files.found.filter((f) => f.role === 'image');
     const pick = images.length ? images : files.found.filter((f) => f.role === 'headers-vmlinux');
@@ -560,14 +553,18 @@ export async function loadBaseMember(member: { archive: string; path: string; re
   }
 }
 
-/** openArchive with the kind sniffed; a file that is no archive is an InputError. */
-export async function openArchiveChecked(path: string): Promise<Archive> {
+/**
+ * openArchive with the kind sniffed; a file that is no archive is an InputError. Its message names
+ * the file unless `named` is false (the caller prints `btfcheck: FILE: ...` itself).
+ */
+export async function openArchiveChecked(path: string, named = true): Promise<Archive> {
+  const prefix = named ? `${path}: ` : '';
   const kind = archiveKindOf(path);
-  if (!kind) throw new InputError(`${path}: not a .deb, .rpm or initramfs image`);
+  if (!kind) throw new InputError(`${prefix}not a .deb, .rpm or initramfs image`);
   try {
     return await openArchive(path, kind);
   } catch (e) {
-    throw e instanceof InputError ? new InputError(`${path}: ${e.message}`) : e;
+    throw e instanceof InputError ? new InputError(`${prefix}${e.message}`) : e;
   }
 }
 
@@ -626,7 +623,7 @@ export async function checkArchiveModules<R>(path: string, check: (file: string,
   const out: R[] = [];
   let archive: Archive | undefined;
   try {
-    archive = await openArchiveChecked(path);
+    archive = await openArchiveChecked(path, false);
     const window: ArchiveModule[] = [];
     for await (const m of archiveModules(archive, { trustListing: false })) {
       window.push(m);
@@ -636,7 +633,7 @@ export async function checkArchiveModules<R>(path: string, check: (file: string,
     if (!out.length) out.push(onError(path, `no kernel modules (*.ko, *.ko.xz, *.ko.zst, *.ko.gz) in this ${archive.kind === 'initramfs' ? 'image' : 'package'}`));
   } catch (e) {
     const message = e instanceof InputError ? e.message : String((e as Error)?.message ?? e);
-    out.push(onError(path, message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message));
+    out.push(onError(path, message));
   } finally {
     archive?.close();
   }
