@@ -8,7 +8,12 @@
  * yargs, after the same reader has checked its options.
  */
 import nodeModule from 'node:module';
-import { isMainThread } from 'node:worker_threads';
+
+/**
+ * Set by the bin (dist/bin/main.js), which always runs on the main thread: asking worker_threads
+ * instead loads it, ~2 ms of a one-module check. Anything else running this file asks.
+ */
+declare const __btfcheckFromBin: boolean | undefined;
 
 // Node >= 22.1 can cache compiled code between runs; startup is most of a one-module check.
 // (Older nodes have no such call; everything else is imported after it on purpose.)
@@ -39,7 +44,9 @@ async function main(): Promise<void> {
 
 // The bundle is one file: a worker thread cmd/io/archives.ts starts on "itself" runs this file,
 // and is served by that module (loading it starts its task), not by the command line.
-if (isMainThread) void main().catch(async (e) => {
+const onMainThread = (typeof __btfcheckFromBin !== 'undefined' && __btfcheckFromBin === true) ||
+  (nodeModule.createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
+if (onMainThread) void main().catch(async (e) => {
   const { errorMessage, EXIT_ERROR, printError, printUsageError, writeJsonError } = await import('./common.js');
   const { ArgvError } = await import('./argv.js');
   if (e instanceof ArgvError) printUsageError(e.message, e.command);

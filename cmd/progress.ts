@@ -5,7 +5,7 @@ export class Progress {
   private readonly enabled: boolean;
 
   constructor(private readonly total: number, allowed: boolean) {
-    this.enabled = allowed && process.stderr.isTTY === true && total > 1;
+    this.enabled = allowed && total > 1 && process.stderr.isTTY === true;
   }
 
   tick(): void {

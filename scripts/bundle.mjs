@@ -105,7 +105,7 @@ function loadCli(writeCacheTo) {
       // No cache (a build without one): compile from source.
     }
   }
-  const wrapper = '(function (exports, require, module, __filename, __dirname, __btfcheckHostImport) {' + source + '\\n})';
+  const wrapper = '(function (exports, require, module, __filename, __dirname, __btfcheckHostImport, __btfcheckFromBin) {' + source + '\\n})';
   const script = new vm.Script(wrapper, { filename: file, cachedData });
   const cli = new Module(file, module);
   cli.filename = file;
@@ -113,7 +113,8 @@ function loadCli(writeCacheTo) {
   cli.loaded = true;
   Module._cache[file] = cli;
   if (writeCacheTo) process.once('exit', () => fs.writeFileSync(writeCacheTo, script.createCachedData()));
-  script.runInThisContext().call(cli.exports, cli.exports, Module.createRequire(file), cli, file, __dirname, (specifier) => import(specifier));
+  // The bin runs on the main thread: cmd/main.ts need not load worker_threads to ask.
+  script.runInThisContext().call(cli.exports, cli.exports, Module.createRequire(file), cli, file, __dirname, (specifier) => import(specifier), true);
 }
 
 if (require.main === module) loadCli();

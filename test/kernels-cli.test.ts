@@ -86,7 +86,12 @@ describe('kernel config and release from a tree', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'btfcheck-config-'));
     const cfg = path.join(dir, 'config');
     fs.writeFileSync(cfg, '# CONFIG_MODULE_ALLOW_BTF_MISMATCH is not set\nCONFIG_MODULE_ALLOW_BTF_MISMATCH=y\nCONFIG_A=y\n# CONFIG_A is not set\n');
-    expect(readKernelConfig(cfg, cfg).values).toMatchObject({ CONFIG_MODULE_ALLOW_BTF_MISMATCH: 'y', CONFIG_A: 'n' });
+    fs.appendFileSync(cfg, 'CONFIG_A_LONGER=m\n# CONFIG_B is not set  \nCONFIG_B=\"x y\" \n');
+    const config = readKernelConfig(cfg, cfg);
+    expect(config.values).toMatchObject({ CONFIG_MODULE_ALLOW_BTF_MISMATCH: 'y', CONFIG_A: 'n', CONFIG_A_LONGER: 'm', CONFIG_B: '"x y"' });
+    // The one-option search a check uses reads the same as the whole parse.
+    for (const name of ['CONFIG_MODULE_ALLOW_BTF_MISMATCH', 'CONFIG_A', 'CONFIG_A_LONGER', 'CONFIG_B']) expect(config.value(name)).toBe(config.values[name]);
+    expect(config.value('CONFIG_ABSENT')).toBeUndefined();
     const rel = path.join(dir, 'usr', 'lib', 'modules', '7.2.13+deb14-cloud-amd64');
     fs.mkdirSync(rel, { recursive: true });
     fs.copyFileSync(base72, path.join(rel, 'vmlinuz'));

@@ -11,7 +11,6 @@
  * only zstd bases pay for it.
  */
 import { createRequire } from 'node:module';
-import { isMainThread } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { Sink, ZstdStreamDecoder, ZstdStreamError } from '../../lib/compress/stream.js';
 import { zstdFrames } from '../../lib/compress/zstd-frames.js';
@@ -275,8 +274,9 @@ const NATIVE_SLICE = 1 << 20;
 function loadNativeZstd(): NativeZstd | undefined {
   // Worker threads (abi loads its two sides' bases on two at once) stream: the addon needs its
   // window and its whole output at once, about twice what zstddec holds.
-  if (process.env.BTFCHECK_ZSTD === 'wasm' || !isMainThread) return undefined;
+  if (process.env.BTFCHECK_ZSTD === 'wasm') return undefined;
   const require = createRequire(import.meta.url);
+  if (!(require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread) return undefined;
   const names = process.platform === 'linux'
     ? [`linux-${process.arch}-gnu`, `linux-${process.arch}-musl`] // a musl system fails to open the glibc build, and the reverse
     : [`${process.platform}-${process.arch}`];
