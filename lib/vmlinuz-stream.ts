@@ -6,7 +6,7 @@
 import { cString, viewOf } from './bytes.js';
 import { BudgetError, COMPRESSION_MAGICS, Compression, detectCompression, formatSize } from './compress/index.js';
 import { startsWith } from './compress/detect.js';
-import { decodeStream, StreamOptions } from './compress/stream.js';
+import { decodeStream, Sink, StreamOptions } from './compress/stream.js';
 import { ElfFile, findSection, isElf, readElf, SHT_NOBITS } from './elf/sections.js';
 import { InputError } from './errors.js';
 import { ByteSource } from './source.js';
@@ -106,6 +106,42 @@ class BaseCapture {
     this.fill(chunk, at);
     this.pos += chunk.length;
     this.keepLast(chunk);
+    return true;
+  }
+
+  /**
+   * All of the output at once (from a decoder that holds it whole): an ELF's parts are taken
+   * where its own header and section table place them (.BTF is a section starting with a BTF
+   * header) instead of looking for BTF headers in every word of 60 MB. Anything else (raw BTF, a
+   * stream already begun) goes through push(); what the table does not place is left to end(),
+   * as for a stream, and so are all the checks.
+   */
+  whole(all: Uint8Array): boolean {
+    if (this.pos !== 0 || this.mode !== undefined || all.length < 64 || !isElf(all.subarray(0, 4))) return this.push(all);
+    this.mode = 'elf';
+    // The header, and from it the section table and the bytes before it (where .shstrtab is).
+    this.fill(all, 0);
+    const t = this.table;
+    if (t && t.capture.got === t.capture.end - t.capture.start && t.capture.buf) {
+      const entries = sectionEntries(t.capture.buf, t);
+      const names = entries[t.shstrndx];
+      if (names && names.type !== SHT_NOBITS && names.offset < all.length) {
+        this.want({ start: names.offset, end: Math.min(all.length, names.offset + names.size), got: 0, kind: 'names' });
+      }
+      for (const e of entries) {
+        if (this.candidates >= MAX_BTF_CANDIDATES) break;
+        if (e.type === SHT_NOBITS || e.offset % 4 !== 0 || e.size < 32 || e.offset > all.length - 32 || !startsWith(all, BTF_HEAD, e.offset)) continue;
+        this.candidates++;
+        this.want({ start: e.offset, end: e.offset + 32, got: 0, kind: 'btf-head' });
+      }
+    }
+    if (this.opts.wantRelease) {
+      for (let i = indexOf(all, LINUX_VERSION); i >= 0 && this.banners < MAX_BANNERS; i = indexOf(all, LINUX_VERSION, i + 1)) this.banner(all, 0, i);
+    }
+    // The captures just started (and a BTF candidate's body once its header is in).
+    this.fill(all, 0);
+    this.pos = all.length;
+    this.keepLast(all);
     return true;
   }
 
@@ -471,7 +507,9 @@ function sparseSource(parts: Capture[], size: number): ByteSource {
 export async function baseFromCompressed(data: Uint8Array, compression: Compression, options: BaseStreamOptions & { allowRaw: boolean; what?: string; sizeHint?: number }): Promise<StreamedBase> {
   const what = options.what ?? `${compression} data`;
   const capture = new BaseCapture({ maxBtf: options.maxBtf, maxPayload: options.budget.maxBytes, wantRelease: !!options.wantRelease, allowRaw: options.allowRaw, what });
-  const { total } = await decodeStream(data, compression, options, (chunk) => capture.push(chunk));
+  const sink: Sink = (chunk) => capture.push(chunk);
+  sink.whole = (all) => capture.whole(all);
+  const { total } = await decodeStream(data, compression, options, sink);
   const r = capture.end(total);
   if (r.base) return { ...r.base, compression };
   // Second pass: the ranges named by the section table (names first, then .BTF), at most twice.

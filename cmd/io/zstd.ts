@@ -328,12 +328,11 @@ function nativeDecoder(addon: NativeZstd, fallback: () => Promise<ZstdStreamDeco
       // One at a time: each holds its whole output until the collector frees it.
       const release = await nativeTurn();
       try {
+        // The previous output, if still held, is freed before this one is made.
+        await collectNativeOutput();
         const size = await handOver(addon, input, bound, sink);
         if (size === undefined) return await (await fallback()).decode(pieces, sink);
-        // The output is the addon's memory, freed when its buffer is collected and the addon's
-        // finalizer has run (a turn of the event loop later): do both now (a few ms), not after
-        // the next base or the whole tree, and only here, where handOver's frame is gone.
-        if (size >= NATIVE_COLLECT && collectGarbage()) await new Promise<void>((r) => setImmediate(r));
+        if (size >= NATIVE_COLLECT) outputHeld = true;
       } finally {
         release();
       }
@@ -342,7 +341,7 @@ function nativeDecoder(addon: NativeZstd, fallback: () => Promise<ZstdStreamDeco
 }
 
 /**
- * Decodes `input` with the addon and hands its output to `sink` in slices; the bytes decoded, or
+ * Decodes `input` with the addon and hands its output to `sink` (whole when it takes that, else in slices); the bytes decoded, or
  * undefined when the addon failed (nothing was handed over then).
  */
 async function handOver(addon: NativeZstd, input: Uint8Array, bound: number, sink: Sink): Promise<number | undefined> {
@@ -353,14 +352,33 @@ async function handOver(addon: NativeZstd, input: Uint8Array, bound: number, sin
     return undefined;
   }
   if (out.length > bound) return undefined;
+  if (sink.whole) {
+    sink.whole(out);
+    return out.length;
+  }
   for (let at = 0; at < out.length; at += NATIVE_SLICE) {
     if (sink(out.subarray(at, Math.min(out.length, at + NATIVE_SLICE))) === false) break;
   }
   return out.length;
 }
 
-/** Outputs at least this large are collected as soon as they are handed over. */
+/** Outputs at least this large are freed by collectNativeOutput. */
 const NATIVE_COLLECT = 8 << 20;
+/** An output of NATIVE_COLLECT or more was handed over and may still be held. */
+let outputHeld = false;
+
+/**
+ * Frees the addon's last large output (a 7.x vmlinux: 59 MiB) now: its memory goes back when its
+ * buffer is collected and the addon's finalizer has run, a turn of the event loop later. A full
+ * collection costs ~9 ms, a sixth of a one-module check against a vmlinuz, so it is not done when
+ * the output is handed over but by whoever goes on to use much more memory: the next native
+ * decode, a check of a whole tree, abi's phases.
+ */
+export async function collectNativeOutput(): Promise<void> {
+  if (!outputHeld) return;
+  outputHeld = false;
+  if (collectGarbage()) await new Promise<void>((r) => setImmediate(r));
+}
 let queue: Promise<void> = Promise.resolve();
 
 /** Waits for the previous native decode to end; resolves to the function that ends this one. */

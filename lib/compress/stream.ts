@@ -20,7 +20,14 @@ import { checkEndsWithLastFrame, zstdFrames } from './zstd-frames.js';
  * Receives decoded output in order. A piece is valid only during the call (decoders may reuse
  * their buffers): copy what you keep. Return false to stop decoding.
  */
-export type Sink = (chunk: Uint8Array) => boolean | void;
+export type Sink = ((chunk: Uint8Array) => boolean | void) & {
+  /**
+   * Optional: all of the output in one call, from decoders that hold it whole anyway (the zstd
+   * addon, xz, lz4 frames) — instead of slices, so a sink can read what it needs where the data
+   * says it is rather than watch every byte go by. Called at most once, in place of every slice.
+   */
+  whole?: (all: Uint8Array) => boolean | void;
+};
 
 /**
  * A streaming zstd decoder. `pieces` are consecutive parts of whole zstd frames (the frames as
@@ -77,14 +84,26 @@ export async function decodeStream(input: Uint8Array, compression: Compression, 
   let total = 0;
   let complete = true;
   /** Counts output against the ratio and the budget, then hands it on. */
-  const counted = (chunk: Uint8Array): boolean => {
+  const counted: Sink & ((chunk: Uint8Array) => boolean) = (chunk: Uint8Array): boolean => {
     total += chunk.length;
     checkOutputSize(compression === 'lz4-legacy' ? 'lz4' : compression, 'would produce', total, input.length, { ...limits, maxOutput: Infinity });
     budget.spend(compression === 'lz4-legacy' ? 'lz4' : compression, chunk.length);
     if (sink(chunk) === false) { complete = false; return false; }
     return true;
   };
+  if (sink.whole) {
+    const whole = sink.whole;
+    counted.whole = (all: Uint8Array): boolean => {
+      total += all.length;
+      checkOutputSize(compression === 'lz4-legacy' ? 'lz4' : compression, 'would produce', total, input.length, { ...limits, maxOutput: Infinity });
+      budget.spend(compression === 'lz4-legacy' ? 'lz4' : compression, all.length);
+      if (whole(all) === false) { complete = false; return false; }
+      return true;
+    };
+  }
   const sliced = (out: Uint8Array): void => {
+    // Output that follows a first look (xz's peek) goes in slices: `whole` is all of it or nothing.
+    if (counted.whole && total === 0 && out.length > 0) { counted.whole(out); return; }
     if (out.length === 0) counted(out);
     for (let at = 0; at < out.length; at += SLICE) if (!counted(out.subarray(at, Math.min(out.length, at + SLICE)))) break;
   };
@@ -138,7 +157,7 @@ export async function decodeStream(input: Uint8Array, compression: Compression, 
 
 const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
-async function streamZstd(input: Uint8Array, options: StreamOptions, limits: DecompressLimits, counted: (chunk: Uint8Array) => boolean, sliced: (out: Uint8Array) => void): Promise<void> {
+async function streamZstd(input: Uint8Array, options: StreamOptions, limits: DecompressLimits, counted: Sink, sliced: (out: Uint8Array) => void): Promise<void> {
   const { frames, end } = zstdFrames(input);
   if (options.wholeFile) checkEndsWithLastFrame(input, end);
   const bound = frames.reduce((n, f) => n + f.bound, 0);
