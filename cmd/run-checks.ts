@@ -52,6 +52,35 @@ export interface RunOptions {
   maxFindings?: number;
   /** Set false to hide the progress bar even on a TTY. */
   progress?: boolean;
+  /** Modules already loading (prefetchModules), by path. */
+  prefetched?: Map<string, Promise<LoadedModule>>;
+}
+
+/**
+ * Starts loading the modules named as files (reading them; a .ko.xz decompresses on libuv's
+ * pool) before the base is loaded, so that a hook checking one module against a vmlinuz waits
+ * for both at once: the base's decode (~100 ms for a 7.x zstd vmlinuz) leaves this thread idle.
+ * Only a few plain files: directories and packages are listed later, in order.
+ */
+export function prefetchModules(paths: string[]): Map<string, Promise<LoadedModule>> | undefined {
+  if (paths.length === 0 || paths.length > BATCH) return undefined;
+  for (const p of paths) {
+    if (archiveKindOf(p)) return undefined;
+    try {
+      if (!fs.statSync(fsPath(p)).isFile()) return undefined;
+    } catch {
+      return undefined; // reported in its place, by the walk
+    }
+  }
+  const loads = new Map<string, Promise<LoadedModule>>();
+  for (const p of paths) {
+    if (loads.has(p)) continue;
+    const load = loadModule(p);
+    // Its rejection is reported in checkLoaded, in order; mark it handled now.
+    load.catch(() => undefined);
+    loads.set(p, load);
+  }
+  return loads;
 }
 
 export interface RunResult {
@@ -95,6 +124,9 @@ export async function runChecks(base: LoadedBase, paths: string[], kernel: Kerne
   const jobs = Math.max(1, opts.jobs ?? defaultJobs());
   const progress = new Progress(files.length, opts.progress !== false);
   const state = await prepareContext(ctx, base, true);
+  state.prefetched = opts.prefetched;
+  // A whole tree allocates far more than one module: free the decoded vmlinuz first.
+  if (files.length > BATCH || archives.length) await (await import('./io/zstd.js')).collectNativeOutput();
   const threads = files.length < WORKER_THRESHOLD ? 1 : jobs;
   await log('info', { files: files.length, unlisted: unlisted.size, threads, candidates: candidatePaths.files.length, manifest: opts.manifest ?? null }, 'checking');
   candidateErrors = state.candidateErrors + candidatePaths.errors;
@@ -169,6 +201,8 @@ export function expandCandidatePaths(paths: string[]): { files: string[]; errors
 
 export interface PreparedContext {
   base: LoadedBase;
+  /** Modules loaded ahead (prefetchModules); each is taken once. */
+  prefetched?: Map<string, Promise<LoadedModule>>;
   options: CheckOptions;
   candidateErrors: number;
   manifest?: ChecksumManifest;
@@ -210,12 +244,18 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase, repo
  * libuv's thread pool while this thread checks the ones already loaded.
  */
 export async function checkFiles(files: string[], state: PreparedContext): Promise<ModuleResult[]> {
-  const loads = files.map((f) => loadModule(f));
+  const loads = files.map((f) => takePrefetched(state, f) ?? loadModule(f));
   // Rejections are handled in checkLoaded, in order; mark them handled now so none is reported early.
   for (const l of loads) l.catch(() => undefined);
   const out: ModuleResult[] = [];
   for (let i = 0; i < files.length; i++) out.push(await checkLoaded(files[i], loads[i], state));
   return out;
+}
+
+function takePrefetched(state: PreparedContext, file: string): Promise<LoadedModule> | undefined {
+  const load = state.prefetched?.get(file);
+  state.prefetched?.delete(file);
+  return load;
 }
 
 export async function checkLoaded(file: string, loading: Promise<LoadedModule>, state: PreparedContext): Promise<ModuleResult> {

@@ -116,12 +116,16 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The .BTF of a vmlinux ELF, copied out so a decompressed image can be freed. */
+/**
+ * The .BTF of a vmlinux ELF, copied out so a decompressed image can be freed; not copied again
+ * when it already is all of its buffer (what a decompressed stream kept of it).
+ */
 function vmlinuxBtf(src: ByteSource, elf: ElfFile): Uint8Array {
   if (elf.type === ET_REL) throw new InputError('is a kernel module (relocatable ELF), not a vmlinux');
   const sec = findSection(elf, '.BTF');
   if (!sec) throw new InputError('vmlinux has no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF?)');
-  return sectionData(src, sec).slice();
+  const data = sectionData(src, sec);
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
 }
 
 function finishBase(file: string, raw: Uint8Array, format: BaseFormat, release?: Partial<KernelRelease>): LoadedBase {
