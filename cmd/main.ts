@@ -26,6 +26,13 @@ async function main(): Promise<void> {
   const { documentOf, formatAsked, splitCommand, setJsonErrors, schemaOf, setDocumentSchema, fastCheckArgs, runCheck } = await import('./fast-path.js');
   // Every JSON document names its schema; in JSON mode a failure is a JSON document too.
   const { command } = splitCommand(argv);
+  // A run that reads packages runs again, once, with glibc told to unmap large freed blocks
+  // (cmd/io/reexec.ts); the child's status is ours, and it wrote whatever there was to write.
+  const rerun = await (await import('./io/reexec.js')).rerunForPackages(command, argv);
+  if (rerun !== undefined) {
+    process.exitCode = rerun;
+    return;
+  }
   if (command) {
     const schema = schemaOf(documentOf(command));
     setDocumentSchema(schema);
