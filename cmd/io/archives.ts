@@ -244,8 +244,12 @@ function compressionAt(src: ByteSource, at: number, end: number, what: string): 
   return c;
 }
 
+/**
+ * An entry's bytes as its own buffer. A single part is tar-stream's view into a decoded piece
+ * (an xz block: 24 MiB), which a module kept in a window of checks would keep alive whole: copied.
+ */
 function joinParts(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return parts[0].byteLength === parts[0].buffer.byteLength ? parts[0] : parts[0].slice();
   const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
