@@ -21,6 +21,9 @@ declare const __btfcheckFromBin: boolean | undefined;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  // check's base file is read on libuv's pool while the checking code loads (cmd/io/prefetch.ts).
+  const { checkBaseArgument, prefetchBase } = await import('./io/prefetch.js');
+  prefetchBase(checkBaseArgument(argv));
   // The fast path's modules in one import: the bundle puts them in as few files as it can, and
   // every file node loads costs a resolution and a compile (most of a one-module check on node 20).
   const { documentOf, formatAsked, splitCommand, setJsonErrors, schemaOf, setDocumentSchema, fastCheckArgs, runCheck } = await import('./fast-path.js');

@@ -18,6 +18,7 @@ import { ByteSource, memorySource } from '../../lib/source.js';
 import { isBzImage, KernelRelease, parseBanner, releaseFromVmlinux } from '../../lib/vmlinuz.js';
 import type { BaseStreamOptions, StreamedBase } from '../../lib/vmlinuz-stream.js';
 import { FileSource, openFileSource, readWholeFile } from './files.js';
+import { takePrefetched } from './prefetch.js';
 import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
 
 const ET_REL = 1;
@@ -167,7 +168,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       const raw = vmlinuxBtf(src, elf);
       return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf));
     }
-    if (isBtf(start)) return finishBase(path, readWholeFile(path, lim.maxBtf), 'raw');
+    if (isBtf(start)) return finishBase(path, (await takePrefetched(path, lim.maxBtf)) ?? readWholeFile(path, lim.maxBtf), 'raw');
     // Compressed: the streaming code and the zstd decoder load only now (a raw or ELF base, the
     // common case for a one-module check, does not pay for them).
     const { baseFromBzImage, baseFromCompressed } = await import('../../lib/vmlinuz-stream.js');
@@ -182,7 +183,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       wantRelease: true,
     };
     if (isBzImage(start)) {
-      const image = readWholeFile(path, lim.maxPayload);
+      const image = (await takePrefetched(path, lim.maxPayload)) ?? readWholeFile(path, lim.maxPayload);
       const got = await baseFromBzImage(image, stream);
       // The setup header's kernel_version names release and version as the banner does; the
       // banner inside the image is the fallback for headers without one.
@@ -192,7 +193,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
     const compression = detectCompression(start);
     if (compression === 'bzip2' || compression === 'lzo') throw new InputError(`${compression}-compressed data is not supported (use xz, zstd, gzip or lz4)`);
     if (!compression) throw new InputError('not a vmlinux ELF, raw BTF, vmlinuz/bzImage or xz/zstd/gzip/lz4-compressed file');
-    const data = readWholeFile(path, lim.maxPayload);
+    const data = (await takePrefetched(path, lim.maxPayload)) ?? readWholeFile(path, lim.maxPayload);
     const got = await baseFromCompressed(data, compression, { ...stream, allowRaw: true, wholeFile: true });
     return finishStreamed(path, got, COMPRESSION_FORMAT[compression], got.kind === 'elf' ? got.release : undefined);
   } finally {
