@@ -5,10 +5,9 @@
  * /proc/config.gz); --rule switches; and whether that kernel accepts the base's own BTF. Every
  * assumption becomes a note in the report.
  */
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { createHash } from 'node:crypto';
-import zlib from 'node:zlib';
 import { errorMessage, UsageError } from './common.js';
 import { readWholeFile, TEXT_INPUT_MAX } from './io/index.js';
 import { cachedBootParse } from './io/verdict-cache.js';
@@ -169,7 +168,8 @@ export function resolveKernelSettings(args: KernelArgs, base: BaseForSettings): 
   if (base.raw && rules.validatesModuleBtf) {
     const raw = base.raw;
     // The same verdict for the same bytes and rules: kept between runs (cmd/io/verdict-cache.ts).
-    const sha256 = base.sha256 ?? createHash('sha256').update(raw).digest('hex');
+    // node:crypto only for a base given without its digest (loadBase gives one).
+    const sha256 = base.sha256 ?? (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(raw).digest('hex');
     const parse = cachedBootParse({ sha256, size: raw.length }, version, overrides, () => emulateVmlinuxParse(raw, { version, rules: overrides }));
     if (parse.errno) {
       vmlinux = parse;
@@ -280,7 +280,10 @@ export function readKernelConfig(path: string, label: string): KernelConfig {
 /** A kernel .config's bytes (plain or gzip); `label` names it in errors. */
 export function parseKernelConfig(bytes: Uint8Array, label: string): KernelConfig {
   try {
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes, { maxOutputLength: TEXT_INPUT_MAX });
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      const zlib = createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
+      bytes = zlib.gunzipSync(bytes, { maxOutputLength: TEXT_INPUT_MAX });
+    }
   } catch (e) {
     throw new UsageError(`${label}: ${errorMessage(e)}`);
   }

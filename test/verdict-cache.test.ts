@@ -20,7 +20,7 @@ function check(env: Record<string, string>) {
   return { status: r.status, doc: JSON.parse(r.stdout) as { kernel: { vmlinux: unknown } } };
 }
 
-const entries = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')) : []);
+const entries = (dir: string, kind = 'vmlinux-parse-'): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith(kind) && n.endsWith('.json')) : []);
 
 describe('the boot-time parse verdict kept between runs', () => {
   const dir = path.join(scratch, 'c');
@@ -36,7 +36,9 @@ describe('the boot-time parse verdict kept between runs', () => {
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(dir, entries(dir)[0])).mode & 0o777).toBe(0o600);
     expect(check(env)).toEqual(plain);
-    expect(fs.readdirSync(dir)).toHaveLength(1); // no temporaries left
+    // The verdict and the base file's digest; no temporaries left.
+    expect(fs.readdirSync(dir).sort()).toEqual([...entries(dir, 'base-sha256-'), ...entries(dir)].sort());
+    expect(entries(dir, 'base-sha256-')).toHaveLength(1);
   });
 
   it('a kept verdict is used; one behind a symlink, naming another key, or in a directory others can write is not', () => {
@@ -76,4 +78,47 @@ describe('the boot-time parse verdict kept between runs', () => {
     expect(check({ BTFCHECK_CACHE_DIR: '', XDG_CACHE_HOME: '', HOME: home })).toEqual(plain);
     expect(fs.readdirSync(home)).toEqual([]);
   });
+});
+
+describe('the base file\'s digest recorded by its identity', () => {
+  const dir = path.join(scratch, 'id');
+  const env = { BTFCHECK_CACHE_DIR: dir };
+  const copy = path.join(scratch, 'base-copy.btf.xz');
+  const sha = (r: { doc: unknown }) => (r.doc as { base: { sha256: string } }).base.sha256;
+  const checkCopy = () => {
+    const r = runCli(['check', '--base', copy, '--kernel', '7.2.13', '--format', 'json', mod], { env: { ...process.env, ...env } });
+    expect(r.stderr).toBe('');
+    return { doc: JSON.parse(r.stdout) as unknown };
+  };
+  const settle = (file: string) => {
+    // As if written a minute ago: recorded only once unchanged for a while.
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(file, past, past);
+  };
+
+  it('is not recorded for a file changed just now; is recorded and used once it has settled', async () => {
+    fs.copyFileSync(base, copy);
+    const real = sha(checkCopy());
+    expect(entries(dir, 'base-sha256-')).toEqual([]); // ctime is now: not settled
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(sha(checkCopy())).toBe(real);
+    const [entry] = entries(dir, 'base-sha256-');
+    expect(entry).toBeDefined();
+    const kept = JSON.parse(fs.readFileSync(path.join(dir, entry), 'utf8')) as { key: string; sha256: string };
+    expect(kept.sha256).toBe(real);
+    // Used: a planted digest under the same identity is what the next run reports.
+    const planted = 'f'.repeat(64);
+    fs.writeFileSync(path.join(dir, entry), JSON.stringify({ key: kept.key, sha256: planted }));
+    expect(sha(checkCopy())).toBe(planted);
+    // Not a digest, or another key: ignored (and the entry written again).
+    for (const doc of [{ key: kept.key, sha256: 'not hex' }, { key: `${kept.key}x`, sha256: planted }]) {
+      fs.writeFileSync(path.join(dir, entry), JSON.stringify(doc));
+      expect(sha(checkCopy())).toBe(real);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, entry), 'utf8'))).toEqual(kept);
+    }
+    // Any change of the file (here its times, which also sets its change time) is a new identity: hashed again.
+    fs.writeFileSync(path.join(dir, entry), JSON.stringify({ key: kept.key, sha256: planted }));
+    settle(copy);
+    expect(sha(checkCopy())).toBe(real);
+  }, 20_000);
 });

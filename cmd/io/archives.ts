@@ -15,8 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
-import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 import {
   classifyPath, CpioParser, isAr, isRpm, memberName, normalizeMemberPath, readArMembers, readRpm, singleBlockStream,
   xzBlocks, zstdFrameRanges,
@@ -35,6 +34,12 @@ import { loadBase, LoadedBase, LoadedModule, MODULE_MAX_OUTPUT, ModuleFormat } f
 import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
 
 export type ArchiveKind = 'deb' | 'rpm' | 'initramfs';
+
+/**
+ * node:stream and node:zlib load only when a package is read: every check loads this module (to
+ * tell a package from a module), and most read none.
+ */
+const nodeRequire = createRequire(import.meta.url);
 
 /** Largest decoded output of one archive member (a data.tar, a payload, an initramfs segment). */
 const MEMBER_MAX_OUTPUT = 8 * 2 ** 30;
@@ -201,7 +206,7 @@ async function* zstdChunks(src: ByteSource, start: number, end: number): AsyncGe
 /** gzip: node's zlib stream (CRC and size checked per member), output counted against the limit. */
 async function* gzipChunks(path: string, start: number, end: number): AsyncGenerator<Uint8Array> {
   const input = fs.createReadStream(fsPath(path), { start, end: end - 1, highWaterMark: READ_CHUNK });
-  const gunzip = zlib.createGunzip({ chunkSize: 256 << 10 });
+  const gunzip = (nodeRequire('node:zlib') as typeof import('node:zlib')).createGunzip({ chunkSize: 256 << 10 });
   input.on('error', (e) => gunzip.destroy(e));
   input.pipe(gunzip);
   let total = 0;
@@ -262,6 +267,7 @@ function joinParts(parts: Uint8Array[], total: number): Uint8Array {
 async function* tarEntries(chunks: AsyncGenerator<Uint8Array>, want: Want, what: string): AsyncGenerator<ArchiveEntry> {
   const { extract } = await import('tar-stream');
   const ex = extract();
+  const { Readable } = nodeRequire('node:stream') as typeof import('node:stream');
   const input = Readable.from(chunks, { objectMode: false, highWaterMark: 1 });
   input.on('error', (e) => ex.destroy(e));
   input.pipe(ex as unknown as NodeJS.WritableStream);

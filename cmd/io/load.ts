@@ -3,8 +3,8 @@
  * format by magic bytes, not by file name, and throws InputError with one line saying what is wrong
  * (the caller prefixes the file name).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { Btf } from '../../lib/btf/btf.js';
 import { isBtf } from '../../lib/btf/header.js';
@@ -17,8 +17,9 @@ import { nameFromPath, readModule } from '../../lib/module.js';
 import { ByteSource, memorySource } from '../../lib/source.js';
 import { isBzImage, KernelRelease, parseBanner, releaseFromVmlinux } from '../../lib/vmlinuz.js';
 import type { BaseStreamOptions, StreamedBase } from '../../lib/vmlinuz-stream.js';
-import { FileSource, openFileSource, readWholeFile } from './files.js';
+import { FileSource, fsPath, openFileSource, readWholeFile } from './files.js';
 import { takePrefetched } from './prefetch.js';
+import { baseSha256, fileIdentity, FileIdentity, sameIdentity } from './verdict-cache.js';
 import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
 
 const ET_REL = 1;
@@ -114,6 +115,8 @@ const COMPRESSION_FORMAT: Record<Compression, BaseFormat> = { xz: 'xz', zstd: 'z
 const MODULE_FORMAT: Record<Compression, ModuleFormat> = { xz: 'ko.xz', zstd: 'ko.zst', gzip: 'ko.gz', 'lz4-legacy': 'ko.lz4', lz4: 'ko.lz4' };
 
 function sha256(bytes: Uint8Array): string {
+  // Loaded here, not with this module: a base whose digest is recorded (verdict-cache.ts) needs none.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(bytes).digest('hex');
 }
 
@@ -129,10 +132,16 @@ function vmlinuxBtf(src: ByteSource, elf: ElfFile): Uint8Array {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
 }
 
-function finishBase(file: string, raw: Uint8Array, format: BaseFormat, release?: Partial<KernelRelease>): LoadedBase {
+/**
+ * `read`: the identity of the file `file` taken before its bytes were read; the digest of `raw` is
+ * then the one recorded for that identity, when the file still has it (verdict-cache.ts).
+ */
+function finishBase(file: string, raw: Uint8Array, format: BaseFormat, release?: Partial<KernelRelease>, read?: FileIdentity): LoadedBase {
   const btf = Btf.parseBase(raw);
   checkBtfExtent(raw);
-  return { file, raw, btf, sha256: sha256(raw), release: release?.release, version: release?.version, format };
+  const now = read && fileIdentity(fsPath(file));
+  const digest = baseSha256(read, !!now && sameIdentity(read!, now), raw.length, () => sha256(raw));
+  return { file, raw, btf, sha256: digest, release: release?.release, version: release?.version, format };
 }
 
 function head(src: FileSource, n: number): Uint8Array {
@@ -158,6 +167,7 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
     try { banner = parseBanner(fs.readFileSync('/proc/version', 'latin1')); } catch { /* not Linux */ }
     return finishBase(RUNNING_BTF, raw, 'raw', { release: os.release(), version: banner?.version });
   }
+  const read = fileIdentity(fsPath(path));
   const src = openFileSource(path, Math.max(lim.maxBtf, HEAD_BYTES));
   try {
     const start = head(src, 0x250);
@@ -166,9 +176,9 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       const btfSec = findSection(elf, '.BTF');
       if (btfSec && btfSec.size > lim.maxBtf) throw new InputError(`section .BTF is ${formatSize(btfSec.size)}, over the ${formatSize(lim.maxBtf)} limit`);
       const raw = vmlinuxBtf(src, elf);
-      return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf));
+      return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf), read);
     }
-    if (isBtf(start)) return finishBase(path, (await takePrefetched(path, lim.maxBtf)) ?? readWholeFile(path, lim.maxBtf), 'raw');
+    if (isBtf(start)) return finishBase(path, (await takePrefetched(path, lim.maxBtf)) ?? readWholeFile(path, lim.maxBtf), 'raw', undefined, read);
     // Compressed: the streaming code and the zstd decoder load only now (a raw or ELF base, the
     // common case for a one-module check, does not pay for them).
     const { baseFromBzImage, baseFromCompressed } = await import('../../lib/vmlinuz-stream.js');
@@ -188,22 +198,22 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       // The setup header's kernel_version names release and version as the banner does; the
       // banner inside the image is the fallback for headers without one.
       const release = (got.header.kernelVersion ? parseBanner(got.header.kernelVersion) : undefined) ?? (got.kind === 'elf' ? got.release : undefined);
-      return finishStreamed(path, got, 'vmlinuz', release);
+      return finishStreamed(path, got, 'vmlinuz', release, read);
     }
     const compression = detectCompression(start);
     if (compression === 'bzip2' || compression === 'lzo') throw new InputError(`${compression}-compressed data is not supported (use xz, zstd, gzip or lz4)`);
     if (!compression) throw new InputError('not a vmlinux ELF, raw BTF, vmlinuz/bzImage or xz/zstd/gzip/lz4-compressed file');
     const data = (await takePrefetched(path, lim.maxPayload)) ?? readWholeFile(path, lim.maxPayload);
     const got = await baseFromCompressed(data, compression, { ...stream, allowRaw: true, wholeFile: true });
-    return finishStreamed(path, got, COMPRESSION_FORMAT[compression], got.kind === 'elf' ? got.release : undefined);
+    return finishStreamed(path, got, COMPRESSION_FORMAT[compression], got.kind === 'elf' ? got.release : undefined, read);
   } finally {
     src.close();
   }
 }
 
-function finishStreamed(path: string, got: StreamedBase, format: BaseFormat, release?: KernelRelease): LoadedBase {
-  if (got.kind === 'btf') return finishBase(path, got.raw, format);
-  return finishBase(path, vmlinuxBtf(got.src, got.elf), format, release);
+function finishStreamed(path: string, got: StreamedBase, format: BaseFormat, release?: KernelRelease, read?: FileIdentity): LoadedBase {
+  if (got.kind === 'btf') return finishBase(path, got.raw, format, undefined, read);
+  return finishBase(path, vmlinuxBtf(got.src, got.elf), format, release, read);
 }
 
 /**

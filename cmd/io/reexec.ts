@@ -7,7 +7,7 @@
  * child with it set: same node, flags, arguments, stdio; its exit status and its death by a signal
  * are ours, and the signals a caller sends (a hook's timeout, Ctrl-C) are passed on to it.
  */
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { archiveKindOf } from './archives.js';
 
@@ -39,6 +39,8 @@ export async function rerunForPackages(command: string | undefined, args: string
   // (The report takes a few milliseconds; a run that reads packages takes seconds.)
   const glibc = (process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
   if (!glibc) return undefined;
+  // node:child_process only now: most runs read no package and never load it.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...env, MALLOC_MMAP_THRESHOLD_: MMAP_THRESHOLD },

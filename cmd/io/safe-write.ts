@@ -6,7 +6,7 @@
  * over the target, after checking that the target is still the regular file that was read.
  * rename(2) replaces a name, never writes through a symlink planted there meanwhile.
  */
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { InputError } from '../../lib/errors.js';
@@ -19,7 +19,7 @@ const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR, O_RDONLY, O_NONBLOCK, O_DIRECTORY }
 const TEMP_PATTERN = /^\.(.+)\.btfcheck-(\d+)-[0-9a-f]{12}\.tmp$/;
 
 export function temporaryNameFor(target: string): string {
-  return nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.btfcheck-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  return nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.btfcheck-${process.pid}-${(createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** What a file is, for a one-line refusal ("not a regular file (a FIFO)"). */

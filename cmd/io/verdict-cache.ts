@@ -12,6 +12,13 @@
  *
  * Only bases of 1 MiB or more (parsing a small one costs little); at most 64 entries are kept.
  *
+ * The same directory records each base file's SHA-256 by the file's identity (device, inode, size,
+ * modification and change times to the nanosecond): a hook checking one module then neither hashes
+ * the base (3 ms) nor loads node:crypto to do so (4 ms). The change time cannot be set back by a
+ * write, so a file that changed is a new identity; only files unchanged for 2 s are recorded (a
+ * write within one timestamp tick of the hash must not go unseen), and a file whose identity
+ * changed while it was read is hashed, never recorded.
+ *
  * Safe as root in a shared machine: the directory must be ours (owner = our uid, no group/other
  * write, not a symlink) and is created only under a directory of ours (never a root-owned ~/.cache
  * in a user's home under sudo), an entry is opened with O_NOFOLLOW|O_NONBLOCK, must be a regular
@@ -19,8 +26,8 @@
  * an O_CREAT|O_EXCL|O_NOFOLLOW temporary (mode 0600) and renamed into place. Anything unexpected
  * means no cache: the parse is done, nothing is reported.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import nodePath from 'node:path';
 
@@ -32,7 +39,10 @@ const ENTRY_MAX = 1 << 20;
 const ENTRIES_KEPT = 64;
 /** Bases smaller than this are parsed every time (the parse is cheap; real bases are 4-6 MiB). */
 export const CACHED_BASE_MIN = 1 << 20;
-const ENTRY_PATTERN = /^vmlinux-parse-[0-9a-f]{40}\.json$/;
+/** Our entries, past and present names (pruned alike). */
+const ENTRY_PATTERN = /^(vmlinux-parse|base-sha256)-[0-9a-f]{16,40}\.json$/;
+/** Files changed more recently than this are not recorded by identity. */
+const SETTLED_NS = 2_000_000_000n;
 
 export interface BootParseVerdict {
   errno: number;
@@ -87,11 +97,23 @@ function keyOf(build: string, sha256: string, version: string, rules: Readonly<R
   return `vmlinux-parse 1\n${build}\n${sha256}\n${version}\n${switches}`;
 }
 
-function entryName(key: string): string {
-  return `vmlinux-parse-${createHash('sha256').update(key).digest('hex').slice(0, 40)}.json`;
+/**
+ * An entry's file name: `kind-` and 64 bits of FNV-1a (two lanes) of its key. The entry holds its
+ * whole key, checked on every read, so a name shared by two keys costs a miss, nothing else, and
+ * finding an entry needs no node:crypto.
+ */
+function entryName(kind: string, key: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 13);
+  }
+  return `${kind}-${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}.json`;
 }
 
-function readEntry(file: string, key: string): BootParseVerdict | undefined {
+function readEntry<T>(file: string, key: string, valid: (doc: Record<string, unknown>) => T | undefined): T | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -111,9 +133,8 @@ function readEntry(file: string, key: string): BootParseVerdict | undefined {
     }
     const doc = JSON.parse(buf.subarray(0, got).toString('utf8')) as unknown;
     if (!doc || typeof doc !== 'object') return undefined;
-    const { key: k, errno, log } = doc as Record<string, unknown>;
-    if (k !== key || !Number.isInteger(errno) || !Array.isArray(log) || !log.every((l) => typeof l === 'string')) return undefined;
-    return { errno: errno as number, log: log as string[] };
+    if ((doc as Record<string, unknown>).key !== key) return undefined;
+    return valid(doc as Record<string, unknown>);
   } catch {
     return undefined;
   } finally {
@@ -121,8 +142,8 @@ function readEntry(file: string, key: string): BootParseVerdict | undefined {
   }
 }
 
-function writeEntry(dir: string, file: string, key: string, verdict: BootParseVerdict): void {
-  const text = JSON.stringify({ key, errno: verdict.errno, log: verdict.log });
+function writeEntry(dir: string, file: string, doc: { key: string } & Record<string, unknown>): void {
+  const text = JSON.stringify(doc);
   if (Buffer.byteLength(text) > ENTRY_MAX) return;
   // Nothing is created under a directory that is not ours: root run with a user's HOME (sudo
   // without -H) must not leave a root-owned ~/.cache in that user's home.
@@ -133,6 +154,8 @@ function writeEntry(dir: string, file: string, key: string, verdict: BootParseVe
     return;
   }
   if (!dirIsOurs(dir)) return;
+  // node:crypto only here, when an entry is written (a check that finds its entries never loads it).
+  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const temp = nodePath.join(dir, `.${nodePath.basename(file)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
@@ -179,12 +202,61 @@ export function cachedBootParse(
   const dir = build && base.size >= CACHED_BASE_MIN ? cacheDir() : undefined;
   if (!build || !dir || !/^[0-9a-f]{64}$/.test(sha256)) return parse();
   const key = keyOf(build, sha256, version, rules);
-  const file = nodePath.join(dir, entryName(key));
+  const file = nodePath.join(dir, entryName('vmlinux-parse', key));
   if (dirIsOurs(dir)) {
-    const hit = readEntry(file, key);
+    const hit = readEntry(file, key, ({ errno, log }) =>
+      Number.isInteger(errno) && Array.isArray(log) && log.every((l) => typeof l === 'string') ? { errno: errno as number, log: log as string[] } : undefined);
     if (hit) return hit;
   }
   const verdict = parse();
-  writeEntry(dir, file, key, verdict);
+  writeEntry(dir, file, { key, errno: verdict.errno, log: verdict.log });
   return verdict;
+}
+
+/** A file version: what its SHA-256 is recorded under. */
+export interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** The identity of the regular file at `path` (following symlinks, as reading it does), or undefined. */
+export function fileIdentity(path: string | Buffer): FileIdentity | undefined {
+  try {
+    const st = fs.statSync(path, { bigint: true });
+    return st.isFile() ? { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+function identityKey(build: string, id: FileIdentity): string {
+  return `base-sha256 1\n${build}\n${id.dev}\n${id.ino}\n${id.size}\n${id.mtimeNs}\n${id.ctimeNs}`;
+}
+
+/**
+ * The SHA-256 of the base BTF read from the file of identity `id`: recorded, else `hash()`, which
+ * is recorded when the file has been unchanged for a while. `unchanged` says whether the identity
+ * taken after reading is still `id` (else the bytes may be another version's: hashed, not recorded).
+ */
+export function baseSha256(id: FileIdentity | undefined, unchanged: boolean, size: number, hash: () => string): string {
+  const build = buildId();
+  const dir = build && id && unchanged && size >= CACHED_BASE_MIN ? cacheDir() : undefined;
+  if (!build || !id || !dir) return hash();
+  const key = identityKey(build, id);
+  const file = nodePath.join(dir, entryName('base-sha256', key));
+  if (dirIsOurs(dir)) {
+    const hit = readEntry(file, key, ({ sha256 }) => (typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined));
+    if (hit) return hit;
+  }
+  const sha256 = hash();
+  const now = BigInt(Date.now()) * 1_000_000n;
+  if (now - id.ctimeNs > SETTLED_NS && now - id.mtimeNs > SETTLED_NS) writeEntry(dir, file, { key, sha256 });
+  return sha256;
 }
