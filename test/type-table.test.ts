@@ -59,3 +59,23 @@ describe('TypeTable index', () => {
     expect(errorOf(unaligned(bad))).toBe('type [5001] has unknown kind 31');
   });
 });
+
+describe('pointer size of a base', () => {
+  it('is the size of its long, found by name in sorted and unsorted bases alike', async () => {
+    const { BtfBuilder } = await import('./helpers/btf-builder.js');
+    const { Btf } = await import('../lib/btf/btf.js');
+    const { pointerSizeOf } = await import('../lib/diagnose/context.js');
+    for (const longSize of [4, 8]) {
+      // Unsorted (6.x: long early), sorted by name (7.x: anonymous first, then a..z), and long last.
+      const names = ['char', 'int', 'long int', 'long unsigned int', 'short', 'unsigned int', 'zz_last'];
+      const orders = [names, [...names].reverse(), [...names.filter((n) => !n.startsWith('long')), 'long int']];
+      for (const order of orders) {
+        const b = new BtfBuilder();
+        b.ptr(0);
+        for (const n of order) b.int(n, n.startsWith('long') ? longSize : 4, n.startsWith('long') ? longSize * 8 : 32);
+        const base = Btf.parseBase(b.build());
+        expect(pointerSizeOf(base), `${longSize} ${order.join(',')}`).toBe(longSize);
+      }
+    }
+  });
+});

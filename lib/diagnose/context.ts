@@ -64,9 +64,40 @@ const pointerSizeMemo = new WeakMap<Btf, number>();
  * that 32-bit kernels' structs are not misjudged; POINTER_SIZE when the base has no `long`.
  * (Vmlinux BTF has `long` among its first types, so the scan stops early; memoized per base.)
  */
+const LONG_NAMES = ['long int', 'long unsigned int', 'long', 'unsigned long'];
+
+/**
+ * The size of `long` found by binary search on names: 7.x bases are sorted by name (anonymous
+ * types first), where the linear scan would walk ~90k types to reach "long int". On any other
+ * base the search lands on something else and says nothing (the scan decides); an INT that does
+ * bear one of these names is the answer wherever it is found.
+ */
+function bySortedName(base: Btf): number | undefined {
+  const types = base.types;
+  for (const want of LONG_NAMES) {
+    let lo = 0;
+    let hi = types.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((base.str(types.nameOff(mid)) ?? '') < want) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < types.count && i < lo + 8 && base.str(types.nameOff(i)) === want; i++) {
+      const s = types.sizeOrType(i);
+      if (types.kind(i) === Kind.INT && (s === 4 || s === 8)) return s;
+    }
+  }
+  return undefined;
+}
+
 export function pointerSizeOf(base: Btf): number {
   const known = pointerSizeMemo.get(base);
   if (known !== undefined) return known;
+  const sorted = bySortedName(base);
+  if (sorted !== undefined) {
+    pointerSizeMemo.set(base, sorted);
+    return sorted;
+  }
   let size = POINTER_SIZE;
   const types = base.types;
   // Words, not a call per type: this runs once per base in a fresh process, over ~100k types.
