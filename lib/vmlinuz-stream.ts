@@ -119,7 +119,8 @@ class BaseCapture {
   whole(all: Uint8Array): boolean {
     if (this.pos !== 0 || this.mode !== undefined || all.length < 64 || !isElf(all.subarray(0, 4))) return this.push(all);
     this.mode = 'elf';
-    // The header, and from it the section table and the bytes before it (where .shstrtab is).
+    this.wholeOutput = true;
+    // The header, and from it the section table.
     this.fill(all, 0);
     const t = this.table;
     if (t && t.capture.got === t.capture.end - t.capture.start && t.capture.buf) {
@@ -218,7 +219,8 @@ class BaseCapture {
     const capture: Capture = { start: shoff, end: shoff + size, got: 0, kind: 'table' };
     this.table = { bits, le, shoff, shentsize, shnum, shstrndx, capture };
     this.want(capture);
-    this.want({ start: Math.max(64, shoff - LOOKBEHIND), end: shoff, got: 0, kind: 'behind' });
+    // A whole output keeps the section names where the table puts them (whole()), not on spec.
+    if (!this.wholeOutput) this.want({ start: Math.max(64, shoff - LOOKBEHIND), end: shoff, got: 0, kind: 'behind' });
   }
 
   /** Starts a capture; one whose start has passed gets what `last` still holds, else is dropped. */
@@ -349,6 +351,8 @@ class BaseCapture {
   }
 
   private banners = 0;
+  /** The output came whole (whole()): parts are taken by the section table. */
+  private wholeOutput = false;
 
   /** Keeps the last bytes seen (the seam, and captures that start just behind). */
   private keepLast(chunk: Uint8Array): void {
