@@ -20,6 +20,8 @@ declare const __btfcheckFromBin: boolean | undefined;
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 async function main(): Promise<void> {
+  // main() runs on the main thread only: modules asking need not load worker_threads.
+  (await import('./io/thread.js')).markMainThread();
   const argv = process.argv.slice(2);
   // check's base file is read on libuv's pool while the checking code loads (cmd/io/prefetch.ts).
   const { checkBaseArgument, prefetchBase } = await import('./io/prefetch.js');

@@ -11,10 +11,11 @@
  * only zstd bases pay for it.
  */
 import { createRequire } from 'node:module';
-import zlib from 'node:zlib';
+import type zlib from 'node:zlib';
 import { Sink, ZstdStreamDecoder, ZstdStreamError } from '../../lib/compress/stream.js';
 import { zstdFrames } from '../../lib/compress/zstd-frames.js';
 import { collectGarbage } from './gc.js';
+import { isMainThread } from './thread.js';
 
 /** Consecutive empty outputs after which zstddec's stream is taken as stopped (see wasmDecoder). */
 const STALL = 16;
@@ -28,7 +29,12 @@ type CreateZstd = (options?: zlib.ZlibOptions) => NodeJS.ReadWriteStream & { des
 
 /** node:zlib's zstd decompressor, where this node has one (detected at run time). */
 export function nodeZstdDecoder(): ZstdStreamDecoder | undefined {
-  const create = (zlib as unknown as { createZstdDecompress?: CreateZstd }).createZstdDecompress;
+  // zstd came to zlib in node 22.15 and 23.8: an older node need not load zlib to find out (a
+  // millisecond of a one-module check).
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (!(process.versions as Record<string, string | undefined>).zstd && major * 100 + minor < 2215) return undefined;
+  const nodeZlib = createRequire(import.meta.url)('node:zlib') as typeof zlib;
+  const create = (nodeZlib as unknown as { createZstdDecompress?: CreateZstd }).createZstdDecompress;
   if (typeof create !== 'function') return undefined;
   return {
     name: 'node:zlib',
@@ -276,7 +282,7 @@ function loadNativeZstd(): NativeZstd | undefined {
   // window and its whole output at once, about twice what zstddec holds.
   if (process.env.BTFCHECK_ZSTD === 'wasm') return undefined;
   const require = createRequire(import.meta.url);
-  if (!(require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread) return undefined;
+  if (!isMainThread()) return undefined;
   const names = process.platform === 'linux'
     ? [`linux-${process.arch}-gnu`, `linux-${process.arch}-musl`] // a musl system fails to open the glibc build, and the reverse
     : [`${process.platform}-${process.arch}`];
