@@ -36,7 +36,7 @@ function run(dir: string, args: string[]) {
 describe('the bin and its code cache', () => {
   it('the cache the build made is accepted by this node', () => {
     const file = path.join(bin, 'cli.js');
-    const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
+    const source = fs.readFileSync(file, 'latin1').replace(/^#!.*/, '');
     const wrapper = `(function (exports, require, module, __filename, __dirname, __btfcheckHostImport, __btfcheckFromBin) {${source}\n})`;
     const cachedData = fs.readFileSync(`${file}.cache`);
     expect(cachedData.length).toBeGreaterThan(100_000);

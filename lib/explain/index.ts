@@ -178,7 +178,7 @@ export class LogExplainer {
   }
 
   /**
-   * Ends the log and explains it on kernel `ctx` (default: what the log itself tells — its
+   * Ends the log and explains it on kernel `ctx` (default: what the log itself tells: its
    * banner's version, else its prefix style).
    */
   finish(ctx?: KernelContext): ExplainResult {
