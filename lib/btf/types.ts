@@ -58,7 +58,13 @@ export class TypeTable {
    * @param firstId the id of its first type (1 for a base, the base's nr_types for split BTF),
    *   used only to name types in error messages
    */
-  constructor(readonly bytes: Uint8Array, readonly firstId: number) {
+  readonly bytes: Uint8Array;
+
+  constructor(bytes: Uint8Array, readonly firstId: number) {
+    // A module's .BTF often sits at an odd offset of its ELF file: a copy (a module's is ~100 KB)
+    // is aligned, so the index and `words` read it in whole words instead of a call per field.
+    if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
+    this.bytes = bytes;
     this.view = viewOf(bytes);
     // Every type takes at least 12 bytes, so this bounds the index without a first pass.
     const index = new Uint32Array(Math.floor(bytes.length / TYPE_HEADER_SIZE));
