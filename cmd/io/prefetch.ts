@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { isBtf } from '../../lib/btf/header.js';
 import { detectCompression } from '../../lib/compress/detect.js';
 import { isBzImage } from '../../lib/vmlinuz.js';
+import { archiveKindOf } from './archives.js';
 import { fsPath } from './files.js';
 
 /** The default limit on a compressed base (DEFAULT_BASE_LIMITS.maxPayload); larger files are not read ahead. */
@@ -32,7 +33,8 @@ export function checkBaseArgument(argv: string[]): string | undefined {
 
 /** Starts reading `path` whole in the background, when loadBase will read it whole. */
 export function prefetchBase(path: string | undefined): void {
-  if (!path || path === 'running' || pending.has(path)) return;
+  // A package or an initramfs image (a compressed cpio) is read by the archive code, not loadBase.
+  if (!path || path === 'running' || pending.has(path) || archiveKindOf(path)) return;
   let fd: number | undefined;
   try {
     fd = fs.openSync(fsPath(path), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
