@@ -28,7 +28,9 @@ describe('base read ahead', () => {
     const direct = await loadBase(file);
     prefetchBase(file);
     const ahead = await takePrefetched(file, 1 << 30);
-    expect(ahead && Buffer.compare(Buffer.from(ahead), fs.readFileSync(file))).toBe(0);
+    expect(ahead && Buffer.compare(Buffer.from(ahead.bytes), fs.readFileSync(file))).toBe(0);
+    // With the identity of the file it was read from.
+    expect(ahead?.id?.ino).toBe(fs.statSync(file, { bigint: true }).ino);
     // Taken once: loadBase reads the file itself now.
     expect(await takePrefetched(file, 1 << 30)).toBeUndefined();
     prefetchBase(file);

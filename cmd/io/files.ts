@@ -63,6 +63,8 @@ export function readTextFile(path: string, encoding: 'latin1' | 'utf8', max = TE
 /** A file opened for random access. Close it when done (loaders do so in `finally`). */
 export interface FileSource extends ByteSource {
   readonly path: string;
+  /** The open descriptor (reads of the whole file, and its identity, come from this one file). */
+  readonly fd: number;
   /** Bytes read so far: lets tests prove that a .ko is not read whole. */
   readonly bytesRead: number;
   close(): void;
@@ -91,6 +93,7 @@ export function openFileSource(path: string, maxRead = Number.MAX_SAFE_INTEGER):
   let open = true;
   return {
     path,
+    fd,
     size,
     get bytesRead() { return bytesRead; },
     read(offset: number, length: number): Uint8Array {

@@ -133,8 +133,9 @@ function vmlinuxBtf(src: ByteSource, elf: ElfFile): Uint8Array {
 }
 
 /**
- * `read`: the identity of the file `file` taken before its bytes were read; the digest of `raw` is
- * then the one recorded for that identity, when the file still has it (verdict-cache.ts).
+ * `read`: the identity of the descriptor the bytes of `file` were read through, taken before
+ * reading; the digest of `raw` is the one recorded for that identity when the path still names a
+ * file of that identity after reading (verdict-cache.ts).
  */
 function finishBase(file: string, raw: Uint8Array, format: BaseFormat, release?: Partial<KernelRelease>, read?: FileIdentity): LoadedBase {
   const btf = Btf.parseBase(raw);
@@ -167,8 +168,12 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
     try { banner = parseBanner(fs.readFileSync('/proc/version', 'latin1')); } catch { /* not Linux */ }
     return finishBase(RUNNING_BTF, raw, 'raw', { release: os.release(), version: banner?.version });
   }
-  const read = fileIdentity(fsPath(path));
   const src = openFileSource(path, Math.max(lim.maxBtf, HEAD_BYTES));
+  // Bytes come with the identity of the descriptor they are read through (finishBase compares it
+  // with the path's after reading): read ahead by prefetch.ts, else through this one.
+  const srcId = fileIdentity(src.fd);
+  const whole = async (max: number): Promise<{ bytes: Uint8Array; id?: FileIdentity }> =>
+    (await takePrefetched(path, max)) ?? { bytes: readWholeFile(path, max, src.fd), id: srcId };
   try {
     const start = head(src, 0x250);
     if (isElf(start)) {
@@ -176,9 +181,12 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       const btfSec = findSection(elf, '.BTF');
       if (btfSec && btfSec.size > lim.maxBtf) throw new InputError(`section .BTF is ${formatSize(btfSec.size)}, over the ${formatSize(lim.maxBtf)} limit`);
       const raw = vmlinuxBtf(src, elf);
-      return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf), read);
+      return finishBase(path, raw, 'elf', releaseFromVmlinux(src, elf), srcId);
     }
-    if (isBtf(start)) return finishBase(path, (await takePrefetched(path, lim.maxBtf)) ?? readWholeFile(path, lim.maxBtf), 'raw', undefined, read);
+    if (isBtf(start)) {
+      const { bytes, id } = await whole(lim.maxBtf);
+      return finishBase(path, bytes, 'raw', undefined, id);
+    }
     // Compressed: the streaming code and the zstd decoder load only now (a raw or ELF base, the
     // common case for a one-module check, does not pay for them).
     const { baseFromBzImage, baseFromCompressed } = await import('../../lib/vmlinuz-stream.js');
@@ -193,19 +201,19 @@ export async function loadBase(path: string, limits?: LoadLimits): Promise<Loade
       wantRelease: true,
     };
     if (isBzImage(start)) {
-      const image = (await takePrefetched(path, lim.maxPayload)) ?? readWholeFile(path, lim.maxPayload);
+      const { bytes: image, id } = await whole(lim.maxPayload);
       const got = await baseFromBzImage(image, stream);
       // The setup header's kernel_version names release and version as the banner does; the
       // banner inside the image is the fallback for headers without one.
       const release = (got.header.kernelVersion ? parseBanner(got.header.kernelVersion) : undefined) ?? (got.kind === 'elf' ? got.release : undefined);
-      return finishStreamed(path, got, 'vmlinuz', release, read);
+      return finishStreamed(path, got, 'vmlinuz', release, id);
     }
     const compression = detectCompression(start);
     if (compression === 'bzip2' || compression === 'lzo') throw new InputError(`${compression}-compressed data is not supported (use xz, zstd, gzip or lz4)`);
     if (!compression) throw new InputError('not a vmlinux ELF, raw BTF, vmlinuz/bzImage or xz/zstd/gzip/lz4-compressed file');
-    const data = (await takePrefetched(path, lim.maxPayload)) ?? readWholeFile(path, lim.maxPayload);
+    const { bytes: data, id } = await whole(lim.maxPayload);
     const got = await baseFromCompressed(data, compression, { ...stream, allowRaw: true, wholeFile: true });
-    return finishStreamed(path, got, COMPRESSION_FORMAT[compression], got.kind === 'elf' ? got.release : undefined, read);
+    return finishStreamed(path, got, COMPRESSION_FORMAT[compression], got.kind === 'elf' ? got.release : undefined, id);
   } finally {
     src.close();
   }

@@ -11,12 +11,19 @@ import { detectCompression } from '../../lib/compress/detect.js';
 import { isBzImage } from '../../lib/vmlinuz.js';
 import { archiveKindOf } from './archives.js';
 import { fsPath } from './files.js';
+import { fileIdentity, FileIdentity } from './verdict-cache.js';
 
 /** The default limit on a compressed base (DEFAULT_BASE_LIMITS.maxPayload); larger files are not read ahead. */
 const PREFETCH_MAX = 256 << 20;
 const HEAD = 0x250;
 
-const pending = new Map<string, Promise<Uint8Array | undefined>>();
+/** Bytes read ahead, with the identity of the descriptor they were read through (taken before reading). */
+export interface Prefetched {
+  bytes: Uint8Array;
+  id: FileIdentity | undefined;
+}
+
+const pending = new Map<string, Promise<Prefetched | undefined>>();
 
 /** The --base of a `check` command line, if it names one. */
 export function checkBaseArgument(argv: string[]): string | undefined {
@@ -43,9 +50,10 @@ export function prefetchBase(path: string | undefined): void {
     const head = new Uint8Array(HEAD);
     if (fs.readSync(fd, head, 0, HEAD, 0) !== HEAD || !(isBzImage(head) || detectCompression(head) || isBtf(head))) return;
     const bytes = new Uint8Array(st.size);
+    const id = fileIdentity(fd);
     const file = fd;
     fd = undefined; // closed by the reads' end
-    pending.set(path, readAll(file, bytes));
+    pending.set(path, readAll(file, bytes).then((read) => read && { bytes: read, id }));
   } catch {
     // loadBase meets the same problem and names it.
   } finally {
@@ -74,10 +82,10 @@ function readAll(fd: number, bytes: Uint8Array): Promise<Uint8Array | undefined>
 }
 
 /** What prefetchBase read of `path`, if it read it and it fits `max`; each read is taken once. */
-export async function takePrefetched(path: string, max: number): Promise<Uint8Array | undefined> {
+export async function takePrefetched(path: string, max: number): Promise<Prefetched | undefined> {
   const read = pending.get(path);
   if (!read) return undefined;
   pending.delete(path);
-  const bytes = await read;
-  return bytes && bytes.length <= max ? bytes : undefined;
+  const got = await read;
+  return got && got.bytes.length <= max ? got : undefined;
 }

@@ -16,8 +16,9 @@
  * modification and change times to the nanosecond): a hook checking one module then neither hashes
  * the base (3 ms) nor loads node:crypto to do so (4 ms). The change time cannot be set back by a
  * write, so a file that changed is a new identity; only files unchanged for 2 s are recorded (a
- * write within one timestamp tick of the hash must not go unseen), and a file whose identity
- * changed while it was read is hashed, never recorded.
+ * write within one timestamp tick of the hash must not go unseen), and the identity is the open
+ * file's the bytes were read from, which the path must still name after reading (else: hashed,
+ * neither looked up nor recorded).
  *
  * Safe as root in a shared machine: the directory must be ours (owner = our uid, no group/other
  * write, not a symlink) and is created only under a directory of ours (never a root-owned ~/.cache
@@ -222,10 +223,13 @@ export interface FileIdentity {
   ctimeNs: bigint;
 }
 
-/** The identity of the regular file at `path` (following symlinks, as reading it does), or undefined. */
-export function fileIdentity(path: string | Buffer): FileIdentity | undefined {
+/**
+ * The identity of a regular file: open (`fd`, the descriptor its bytes are read through) or at
+ * `path` (following symlinks, as opening it does); undefined for anything else.
+ */
+export function fileIdentity(file: number | string | Buffer): FileIdentity | undefined {
   try {
-    const st = fs.statSync(path, { bigint: true });
+    const st = typeof file === 'number' ? fs.fstatSync(file, { bigint: true }) : fs.statSync(file, { bigint: true });
     return st.isFile() ? { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs } : undefined;
   } catch {
     return undefined;
@@ -241,9 +245,11 @@ function identityKey(build: string, id: FileIdentity): string {
 }
 
 /**
- * The SHA-256 of the base BTF read from the file of identity `id`: recorded, else `hash()`, which
- * is recorded when the file has been unchanged for a while. `unchanged` says whether the identity
- * taken after reading is still `id` (else the bytes may be another version's: hashed, not recorded).
+ * The SHA-256 of the base BTF read from the file of identity `id` (taken from the descriptor the
+ * bytes were read through, before reading): recorded, else `hash()`, which is recorded when the file
+ * has been unchanged for a while. `unchanged` says whether the file at the path still has that
+ * identity after reading (else the bytes may be another version's, or another file's if the path
+ * was switched meanwhile: hashed, neither looked up nor recorded).
  */
 export function baseSha256(id: FileIdentity | undefined, unchanged: boolean, size: number, hash: () => string): string {
   const build = buildId();
