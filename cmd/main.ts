@@ -8,20 +8,20 @@
  * yargs, after the same reader has checked its options.
  */
 import nodeModule from 'node:module';
+import { isMainThread, markMainThread } from './io/thread.js';
 
 /**
  * Set by the bin (dist/bin/main.js), which always runs on the main thread: asking worker_threads
  * instead loads it, ~2 ms of a one-module check. Anything else running this file asks.
  */
 declare const __btfcheckFromBin: boolean | undefined;
+if (typeof __btfcheckFromBin !== 'undefined' && __btfcheckFromBin === true) markMainThread();
 
 // Node >= 22.1 can cache compiled code between runs; startup is most of a one-module check.
 // (Older nodes have no such call; everything else is imported after it on purpose.)
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 async function main(): Promise<void> {
-  // main() runs on the main thread only: modules asking need not load worker_threads.
-  (await import('./io/thread.js')).markMainThread();
   const argv = process.argv.slice(2);
   // check's base file is read on libuv's pool while the checking code loads (cmd/io/prefetch.ts).
   const { checkBaseArgument, prefetchBase } = await import('./io/prefetch.js');
@@ -56,9 +56,7 @@ async function main(): Promise<void> {
 
 // The bundle is one file: a worker thread cmd/io/archives.ts starts on "itself" runs this file,
 // and is served by that module (loading it starts its task), not by the command line.
-const onMainThread = (typeof __btfcheckFromBin !== 'undefined' && __btfcheckFromBin === true) ||
-  (nodeModule.createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
-if (onMainThread) void main().catch(async (e) => {
+if (isMainThread()) void main().catch(async (e) => {
   const { errorMessage, EXIT_ERROR, printError, printUsageError, writeJsonError } = await import('./common.js');
   const { ArgvError } = await import('./argv.js');
   if (e instanceof ArgvError) printUsageError(e.message, e.command);

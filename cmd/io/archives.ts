@@ -31,6 +31,7 @@ import { nameFromPath, readModule } from '../../lib/module.js';
 import { ByteSource, memorySource } from '../../lib/source.js';
 import { fsError, fsPath, openRegular } from './files.js';
 import { loadBase, LoadedBase, LoadedModule, MODULE_MAX_OUTPUT, ModuleFormat } from './load.js';
+import { isMainThread } from './thread.js';
 import { nodeXzDecoder, nodeXzDecoderAsync } from './xz.js';
 
 export type ArchiveKind = 'deb' | 'rpm' | 'initramfs';
@@ -718,12 +719,6 @@ async function runTask(t: Task): Promise<unknown> {
   return out;
 }
 
-/**
- * In the process.argv of a worker started on this file to serve a task: the main thread loads this
- * module for every check, and need not load worker_threads (~1 ms) to learn it serves nothing.
- */
-const TASK_ARGV = '--btfcheck-archive-task';
-
 async function isolated(t: Task): Promise<unknown> {
   const self = import.meta.url;
   if (!self.endsWith('.js') || process.env.BTFCHECK_NO_WORKER) return runTask(t);
@@ -731,7 +726,7 @@ async function isolated(t: Task): Promise<unknown> {
   let worker;
   try {
     // A small young generation: the worker's garbage (decoded pieces) is collected as it goes.
-    worker = new Worker(new URL(self), { argv: [TASK_ARGV], workerData: { btfcheckTask: t }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    worker = new Worker(new URL(self), { workerData: { btfcheckTask: t }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   } catch {
     return runTask(t);
   }
@@ -778,8 +773,9 @@ async function serveTask(t: Task): Promise<void> {
 }
 
 void (async () => {
-  if (!process.argv.includes(TASK_ARGV)) return;
-  const { isMainThread, workerData } = await import('node:worker_threads');
+  // The command line's main thread (known without loading worker_threads, cmd/io/thread.ts) serves nothing.
+  if (isMainThread()) return;
+  const { workerData } = await import('node:worker_threads');
   const task = (workerData as { btfcheckTask?: Task } | null)?.btfcheckTask;
-  if (!isMainThread && task) await serveTask(task);
+  if (task) await serveTask(task);
 })();
