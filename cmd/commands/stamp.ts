@@ -19,7 +19,7 @@ import { MODULE_MAX_OUTPUT } from '../io/load.js';
 import { openForRewrite, replaceFile } from '../io/safe-write.js';
 import type { LoadedBase } from '../io/index.js';
 import { InputError } from '../../lib/errors.js';
-import { findSection, readElf, sectionData } from '../../lib/elf/sections.js';
+import { findSection, readElf, sectionData, SHT_STRTAB } from '../../lib/elf/sections.js';
 import { memorySource } from '../../lib/source.js';
 import { Compression, detectCompression, maybeDecompress, loadDecoders } from '../../lib/compress/index.js';
 import {
@@ -99,8 +99,6 @@ export function zstdStored(data: Uint8Array): Uint8Array {
  * section name table excepted, which moved), the checksum section is new or replaced, and .BTF
  * is byte-identical. Throws an Error describing the first difference.
  */
-const SHT_STRTAB = 3;
-
 export async function verifyStamped(original: Uint8Array, stamped: Uint8Array): Promise<void> {
   const before = readElf(memorySource(original));
   const after = readElf(memorySource(stamped));

@@ -9,6 +9,7 @@ import { cString, viewOf } from '../bytes.js';
 import { ensure, InputError } from '../errors.js';
 import { ByteSource, readChecked } from '../source.js';
 
+export const SHT_STRTAB = 3;
 export const SHT_NOBITS = 8;
 export const SHF_ALLOC = 0x2;
 /** Hard cap on section count: real modules have < 100 000; a larger count is a hostile header. */
