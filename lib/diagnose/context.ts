@@ -59,20 +59,23 @@ export const POINTER_SIZE = 8;
 const baseSizeMemo = new WeakMap<Btf, Float64Array>();
 const pointerSizeMemo = new WeakMap<Btf, number>();
 
-/**
- * The pointer size of the base's architecture: the size of its `long` (as libbpf guesses it), so
- * that 32-bit kernels' structs are not misjudged; POINTER_SIZE when the base has no `long`.
- * (Vmlinux BTF has `long` among its first types, so the scan stops early; memoized per base.)
- */
+/** The names `long` goes by in BTF. */
 const LONG_NAMES = ['long int', 'long unsigned int', 'long', 'unsigned long'];
 
+/** The size of local type `i` when it is an INT named as `long` is and 4 or 8 bytes, else undefined. */
+function longSizeAt(base: Btf, i: number): number | undefined {
+  const types = base.types;
+  if (types.kind(i) !== Kind.INT || !LONG_NAMES.includes(base.str(types.nameOff(i)) ?? '')) return undefined;
+  const s = types.sizeOrType(i);
+  return s === 4 || s === 8 ? s : undefined;
+}
+
 /**
- * The size of `long` found by binary search on names: 7.x bases are sorted by name (anonymous
- * types first), where the linear scan would walk ~90k types to reach "long int". On any other
- * base the search lands on something else and says nothing (the scan decides); an INT that does
- * bear one of these names is the answer wherever it is found.
+ * `long` found by binary search on names: 7.x bases are sorted by name (anonymous types first),
+ * where a scan would walk ~90k types to reach "long int". On any other base the search lands on
+ * something else and finds nothing; an INT that bears one of the names is the answer wherever it is.
  */
-function bySortedName(base: Btf): number | undefined {
+function longSizeBySortedName(base: Btf): number | undefined {
   const types = base.types;
   for (const want of LONG_NAMES) {
     let lo = 0;
@@ -83,35 +86,33 @@ function bySortedName(base: Btf): number | undefined {
       else hi = mid;
     }
     for (let i = lo; i < types.count && i < lo + 8 && base.str(types.nameOff(i)) === want; i++) {
-      const s = types.sizeOrType(i);
-      if (types.kind(i) === Kind.INT && (s === 4 || s === 8)) return s;
+      const s = longSizeAt(base, i);
+      if (s !== undefined) return s;
     }
   }
   return undefined;
 }
 
+/** `long` found by a scan in id order: an unsorted base has it among its first types. */
+function longSizeByScan(base: Btf): number | undefined {
+  for (let i = 0; i < base.types.count; i++) {
+    const s = longSizeAt(base, i);
+    if (s !== undefined) return s;
+  }
+  return undefined;
+}
+
+/**
+ * The pointer size of the base's architecture: the size of its `long` (as libbpf guesses it), so
+ * that 32-bit kernels' structs are not misjudged; POINTER_SIZE when the base has no `long`.
+ * Memoized per base.
+ */
 export function pointerSizeOf(base: Btf): number {
-  const known = pointerSizeMemo.get(base);
-  if (known !== undefined) return known;
-  const sorted = bySortedName(base);
-  if (sorted !== undefined) {
-    pointerSizeMemo.set(base, sorted);
-    return sorted;
+  let size = pointerSizeMemo.get(base);
+  if (size === undefined) {
+    size = longSizeBySortedName(base) ?? longSizeByScan(base) ?? POINTER_SIZE;
+    pointerSizeMemo.set(base, size);
   }
-  let size = POINTER_SIZE;
-  const types = base.types;
-  // Words, not a call per type: this runs once per base in a fresh process, over ~100k types.
-  const { words, offsets } = types;
-  for (let i = 0; i < offsets.length; i++) {
-    const at = offsets[i] >>> 2;
-    if (((words[at + 1] >>> 24) & 0x1f) !== Kind.INT) continue;
-    const name = base.str(words[at]);
-    if (name === 'long int' || name === 'long unsigned int' || name === 'unsigned long' || name === 'long') {
-      const s = types.sizeOrType(i);
-      if (s === 4 || s === 8) { size = s; break; }
-    }
-  }
-  pointerSizeMemo.set(base, size);
   return size;
 }
 
