@@ -52,14 +52,14 @@ export class TypeTable {
   readonly offsets: Uint32Array;
   private readonly view: DataView;
   private wordsCache: Uint32Array | undefined;
+  /** The type section (on a little-endian host, 4-byte aligned: copied when it was not). */
+  readonly bytes: Uint8Array;
 
   /**
    * @param bytes the type section alone
    * @param firstId the id of its first type (1 for a base, the base's nr_types for split BTF),
    *   used only to name types in error messages
    */
-  readonly bytes: Uint8Array;
-
   constructor(bytes: Uint8Array, readonly firstId: number) {
     // A module's .BTF often sits at an odd offset of its ELF file: a copy (a module's is ~100 KB)
     // is aligned, so the index and `words` read it in whole words instead of a call per field.
@@ -70,11 +70,11 @@ export class TypeTable {
     const index = new Uint32Array(Math.floor(bytes.length / TYPE_HEADER_SIZE));
     let count = 0;
     let off = 0;
-    // The common case (a little-endian host, an aligned section) in whole words with a table per
-    // kind: a hook checking one module scans the base's ~100k types in a cold process, where a
-    // call per type costs. It stops at anything unusual and leaves that to the checked loop below.
-    if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0) {
-      const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+    // On a little-endian host (the section aligned above) in whole words with a table per kind: a
+    // hook checking one module scans the base's ~100k types in a cold process, where a call per
+    // type costs. It stops at anything unusual and leaves that to the checked loop below.
+    if (LITTLE_ENDIAN_HOST) {
+      const words = this.words;
       const end = words.length;
       let w = 0;
       while (end - w >= 3) {
