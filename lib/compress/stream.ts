@@ -83,24 +83,17 @@ export async function decodeStream(input: Uint8Array, compression: Compression, 
   const limits: DecompressLimits = { ...options.limits, maxOutput: budget.remaining };
   let total = 0;
   let complete = true;
-  /** Counts output against the ratio and the budget, then hands it on. */
-  const counted: Sink & ((chunk: Uint8Array) => boolean) = (chunk: Uint8Array): boolean => {
-    total += chunk.length;
+  /** Counts output against the ratio and the budget, then hands it to `to` (the sink, or its whole()). */
+  const handOn = (to: (bytes: Uint8Array) => boolean | void, bytes: Uint8Array): boolean => {
+    total += bytes.length;
     checkOutputSize(compression === 'lz4-legacy' ? 'lz4' : compression, 'would produce', total, input.length, { ...limits, maxOutput: Infinity });
-    budget.spend(compression === 'lz4-legacy' ? 'lz4' : compression, chunk.length);
-    if (sink(chunk) === false) { complete = false; return false; }
+    budget.spend(compression === 'lz4-legacy' ? 'lz4' : compression, bytes.length);
+    if (to(bytes) === false) { complete = false; return false; }
     return true;
   };
-  if (sink.whole) {
-    const whole = sink.whole;
-    counted.whole = (all: Uint8Array): boolean => {
-      total += all.length;
-      checkOutputSize(compression === 'lz4-legacy' ? 'lz4' : compression, 'would produce', total, input.length, { ...limits, maxOutput: Infinity });
-      budget.spend(compression === 'lz4-legacy' ? 'lz4' : compression, all.length);
-      if (whole(all) === false) { complete = false; return false; }
-      return true;
-    };
-  }
+  const counted: Sink & ((chunk: Uint8Array) => boolean) = (chunk) => handOn(sink, chunk);
+  const whole = sink.whole;
+  if (whole) counted.whole = (all) => handOn(whole, all);
   const sliced = (out: Uint8Array): void => {
     // Output that follows a first look (xz's peek) goes in slices: `whole` is all of it or nothing.
     if (counted.whole && total === 0 && out.length > 0) { counted.whole(out); return; }
