@@ -136,9 +136,7 @@ class BaseCapture {
         this.want({ start: e.offset, end: e.offset + 32, got: 0, kind: 'btf-head' });
       }
     }
-    if (this.opts.wantRelease) {
-      for (let i = indexOf(all, LINUX_VERSION); i >= 0 && this.banners < MAX_BANNERS; i = indexOf(all, LINUX_VERSION, i + 1)) this.banner(all, 0, i);
-    }
+    this.scanBanners(all, 0);
     // The captures just started (and a BTF candidate's body once its header is in).
     this.fill(all, 0);
     this.pos = all.length;
@@ -326,8 +324,13 @@ class BaseCapture {
         this.want({ start: at + skip + 4 * i, end: at + skip + 4 * i + 32, got: 0, kind: 'btf-head' });
       }
     }
-    if (!this.opts.wantRelease || this.banners >= MAX_BANNERS) return;
-    for (let i = indexOf(chunk, LINUX_VERSION); i >= 0; i = indexOf(chunk, LINUX_VERSION, i + 1)) this.banner(chunk, at, i);
+    this.scanBanners(chunk, at);
+  }
+
+  /** "Linux version" banners that start in `bytes` (at stream offset `at`), when the release is wanted. */
+  private scanBanners(bytes: Uint8Array, at: number): void {
+    if (!this.opts.wantRelease) return;
+    for (let i = indexOf(bytes, LINUX_VERSION); i >= 0 && this.banners < MAX_BANNERS; i = indexOf(bytes, LINUX_VERSION, i + 1)) this.banner(bytes, at, i);
   }
 
   /** Matches that start in the previous chunk (the first `k` bytes of `seam`) and end in this one. */
