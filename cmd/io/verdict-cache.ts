@@ -28,9 +28,9 @@
  * means no cache: the parse is done, nothing is reported.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import nodePath from 'node:path';
+import { createExclusive, temporaryNameFor } from './safe-write.js';
 
 /** Set by scripts/bundle.mjs: a hash of the sources the verdict depends on. */
 declare const __BTFCHECK_BUILD__: string | undefined;
@@ -155,13 +155,11 @@ function writeEntry(dir: string, file: string, doc: { key: string } & Record<str
     return;
   }
   if (!dirIsOurs(dir)) return;
-  // node:crypto only here, when an entry is written (a check that finds its entries never loads it).
-  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  const temp = nodePath.join(dir, `.${nodePath.basename(file)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  // stamp's temporaries: a random name beside the target, created O_EXCL|O_NOFOLLOW, mode 0600.
+  const temp = temporaryNameFor(file);
   let fd: number | undefined;
   try {
-    const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = fs.constants;
-    fd = fs.openSync(temp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0o600);
+    fd = createExclusive(temp);
     fs.writeSync(fd, text);
     fs.closeSync(fd);
     fd = undefined;
