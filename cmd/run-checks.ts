@@ -244,7 +244,7 @@ export async function prepareContext(ctx: WorkerContext, base?: LoadedBase, repo
  * libuv's thread pool while this thread checks the ones already loaded.
  */
 export async function checkFiles(files: string[], state: PreparedContext): Promise<ModuleResult[]> {
-  const loads = files.map((f) => takePrefetched(state, f) ?? loadModule(f));
+  const loads = files.map((f) => takePrefetchedModule(state, f) ?? loadModule(f));
   // Rejections are handled in checkLoaded, in order; mark them handled now so none is reported early.
   for (const l of loads) l.catch(() => undefined);
   const out: ModuleResult[] = [];
@@ -252,7 +252,8 @@ export async function checkFiles(files: string[], state: PreparedContext): Promi
   return out;
 }
 
-function takePrefetched(state: PreparedContext, file: string): Promise<LoadedModule> | undefined {
+/** A module prefetchModules started loading, taken once (cmd/io/prefetch.ts's takePrefetched is the base's). */
+function takePrefetchedModule(state: PreparedContext, file: string): Promise<LoadedModule> | undefined {
   const load = state.prefetched?.get(file);
   state.prefetched?.delete(file);
   return load;
