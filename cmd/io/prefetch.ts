@@ -10,7 +10,7 @@ import { isBtf } from '../../lib/btf/header.js';
 import { detectCompression } from '../../lib/compress/detect.js';
 import { isBzImage } from '../../lib/vmlinuz.js';
 import { archiveKindOf } from './archives.js';
-import { fsPath } from './files.js';
+import { openRegular } from './files.js';
 import { fileIdentity, FileIdentity } from './verdict-cache.js';
 
 /** The default limit on a compressed base (DEFAULT_BASE_LIMITS.maxPayload); larger files are not read ahead. */
@@ -44,12 +44,12 @@ export function prefetchBase(path: string | undefined): void {
   if (!path || path === 'running' || pending.has(path) || archiveKindOf(path)) return;
   let fd: number | undefined;
   try {
-    fd = fs.openSync(fsPath(path), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size < HEAD || st.size > PREFETCH_MAX) return;
+    fd = openRegular(path);
+    const size = fs.fstatSync(fd).size;
+    if (size < HEAD || size > PREFETCH_MAX) return;
     const head = new Uint8Array(HEAD);
     if (fs.readSync(fd, head, 0, HEAD, 0) !== HEAD || !(isBzImage(head) || detectCompression(head) || isBtf(head))) return;
-    const bytes = new Uint8Array(st.size);
+    const bytes = new Uint8Array(size);
     const id = fileIdentity(fd);
     const file = fd;
     fd = undefined; // closed by the reads' end
