@@ -17,8 +17,8 @@ import { isMainThread, markMainThread } from './io/thread.js';
 declare const __btfcheckFromBin: boolean | undefined;
 if (typeof __btfcheckFromBin !== 'undefined' && __btfcheckFromBin === true) markMainThread();
 
-// Node >= 22.1 can cache compiled code between runs; startup is most of a one-module check.
-// (Older nodes have no such call; everything else is imported after it on purpose.)
+// Node >= 22.1 can cache compiled code between runs: the bundle comes compiled from its own code
+// cache (the bin), but the packages it imports later (yargs, pino, zstddec) do not.
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 async function main(): Promise<void> {
